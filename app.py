@@ -1,0 +1,13 @@
+"""The Chalice app: blueprints and middleware only; the logic lives in chalicelib/."""
+
+from chalice import Chalice
+
+from chalicelib.api import admin, delivery, management
+from chalicelib.api.middleware import deliver_local_events, problem_middleware
+
+app = Chalice(app_name="headless-cms")
+app.register_middleware(problem_middleware, "http")  # outermost: every error is problem+json
+app.register_middleware(deliver_local_events, "http")
+app.register_blueprint(delivery.bp)
+app.register_blueprint(management.bp)
+app.register_blueprint(admin.bp)

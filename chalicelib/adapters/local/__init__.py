@@ -1,0 +1,1 @@
+"""The embedded backend: files, SQLite and a JSON config file under CMS_DATA_DIR."""

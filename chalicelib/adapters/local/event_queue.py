@@ -1,0 +1,178 @@
+"""A durable, SQS-like event queue in SQLite, with a dead-letter table.
+
+Messages become invisible while a worker holds them (a lease), are retried up to
+``max_receives`` times, then move to the dead-letter table where editors can see them and
+an admin can redrive them. At-least-once, like SQS: handlers must be idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from sqlite3 import Connection
+from typing import Any
+
+from ...ports import DeadLetter
+from .sqlite import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS event_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL,
+    receives INTEGER NOT NULL DEFAULT 0,
+    visible_at REAL NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS event_queue_visible ON event_queue (visible_at, id);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL,
+    error TEXT NOT NULL,
+    receives INTEGER NOT NULL,
+    failed_at TEXT NOT NULL
+);
+"""
+
+Handler = Callable[[dict[str, Any]], None]
+DeadLetterHook = Callable[[dict[str, Any], str], None]
+
+
+class EventQueue:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_receives: int = 3,
+        lease_seconds: float = 60.0,
+        retry_delay_seconds: float = 0.0,
+    ) -> None:
+        self._db = db
+        self.max_receives = max_receives
+        self.lease_seconds = lease_seconds
+        self.retry_delay_seconds = retry_delay_seconds
+        self._draining = threading.local()
+
+    def enqueue(self, conn: Connection, body: dict[str, Any]) -> None:
+        """Add a message inside the caller's transaction (so it commits with the change)."""
+        conn.execute("INSERT INTO event_queue (body) VALUES (?)", (json.dumps(body),))
+
+    def pending(self) -> int:
+        row = self._db.connection().execute("SELECT COUNT(*) FROM event_queue").fetchone()
+        return int(row[0])
+
+    def drain(
+        self,
+        handler: Handler,
+        *,
+        on_dead_letter: DeadLetterHook | None = None,
+        max_messages: int | None = None,
+    ) -> int:
+        """Deliver every visible message to ``handler``; returns how many were handled.
+
+        Re-entrant calls from inside a handler (a handler that writes objects) return at
+        once: the outer loop picks their messages up.
+        """
+        if getattr(self._draining, "active", False):
+            return 0
+        self._draining.active = True
+        handled = 0
+        try:
+            while max_messages is None or handled < max_messages:
+                claimed = self._claim()
+                if claimed is None:
+                    return handled
+                message_id, body, receives = claimed
+                try:
+                    handler(body)
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    self._failed(message_id, body, receives, error, traceback.format_exc())
+                    if receives >= self.max_receives and on_dead_letter is not None:
+                        on_dead_letter(body, error)
+                else:
+                    self._db.connection().execute(
+                        "DELETE FROM event_queue WHERE id = ?", (message_id,)
+                    )
+                handled += 1
+            return handled
+        finally:
+            self._draining.active = False
+
+    def _claim(self) -> tuple[int, dict[str, Any], int] | None:
+        now = time.time()
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT id, body, receives FROM event_queue WHERE visible_at <= ?"
+                " ORDER BY id LIMIT 1",
+                (now,),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE event_queue SET receives = receives + 1, visible_at = ? WHERE id = ?",
+                (now + self.lease_seconds, row["id"]),
+            )
+        return row["id"], json.loads(row["body"]), row["receives"] + 1
+
+    def _failed(
+        self, message_id: int, body: dict[str, Any], receives: int, error: str, trace: str
+    ) -> None:
+        with self._db.transaction() as conn:
+            if receives >= self.max_receives:
+                conn.execute("DELETE FROM event_queue WHERE id = ?", (message_id,))
+                conn.execute(
+                    "INSERT INTO dead_letters (body, error, receives, failed_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (
+                        json.dumps(body),
+                        error,
+                        receives,
+                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    ),
+                )
+            else:
+                conn.execute(
+                    "UPDATE event_queue SET visible_at = ?, last_error = ? WHERE id = ?",
+                    (time.time() + self.retry_delay_seconds, trace[-4000:], message_id),
+                )
+
+
+class LocalDeadLetters:
+    """The DeadLetters port over the dead-letter table of an EventQueue's database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def list(self, limit: int = 100) -> list[DeadLetter]:
+        rows = (
+            self._db.connection()
+            .execute("SELECT * FROM dead_letters ORDER BY id LIMIT ?", (limit,))
+            .fetchall()
+        )
+        return [
+            DeadLetter(
+                str(r["id"]), json.loads(r["body"]), r["error"], r["receives"], r["failed_at"]
+            )
+            for r in rows
+        ]
+
+    def redrive(self, ids: list[str] | None = None) -> int:
+        with self._db.transaction() as conn:
+            if ids is None:
+                rows = conn.execute("SELECT id, body FROM dead_letters ORDER BY id").fetchall()
+            else:
+                rows = []
+                for message_id in (int(i) for i in ids if i.isdigit()):
+                    row = conn.execute(
+                        "SELECT id, body FROM dead_letters WHERE id = ?", (message_id,)
+                    ).fetchone()
+                    if row is not None:
+                        rows.append(row)
+            for row in rows:
+                conn.execute("INSERT INTO event_queue (body) VALUES (?)", (row["body"],))
+                conn.execute("DELETE FROM dead_letters WHERE id = ?", (row["id"],))
+        return len(rows)

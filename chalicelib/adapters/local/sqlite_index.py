@@ -1,0 +1,416 @@
+"""The Index port on SQLite: every request-path query is an indexed range read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from sqlite3 import Connection, Row
+from typing import Any
+
+from ...domain.collections import Collection
+from ...domain.entries import EntryRecord, Stage
+from ...domain.sequencer import padded
+from ...ports import ManageQuery, ObjectError, PageQuery
+from .sqlite import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    collection TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    title TEXT NOT NULL,
+    sort_title TEXT NOT NULL,
+    front_matter TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    published_at TEXT,
+    updated_at TEXT,
+    source_etag TEXT,
+    version_id TEXT,
+    render_status TEXT NOT NULL,
+    render_error TEXT,
+    rendered_sha256 TEXT,
+    html_key TEXT,
+    toc TEXT NOT NULL,
+    excerpt TEXT,
+    word_count INTEGER NOT NULL,
+    reading_time_minutes INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    sequencer TEXT,
+    visible INTEGER NOT NULL,
+    PRIMARY KEY (collection, stage, slug)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_by_date
+    ON entries (collection, stage, visible, published_at, slug);
+CREATE INDEX IF NOT EXISTS entries_by_title
+    ON entries (collection, stage, visible, sort_title, slug);
+CREATE INDEX IF NOT EXISTS entries_by_status
+    ON entries (collection, stage, render_status, slug);
+CREATE TABLE IF NOT EXISTS entry_tags (
+    collection TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    visible INTEGER NOT NULL,
+    published_at TEXT,
+    sort_title TEXT NOT NULL,
+    PRIMARY KEY (collection, stage, tag, slug)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entry_tags_by_date
+    ON entry_tags (collection, stage, tag, visible, published_at, slug);
+CREATE INDEX IF NOT EXISTS entry_tags_by_title
+    ON entry_tags (collection, stage, tag, visible, sort_title, slug);
+CREATE TABLE IF NOT EXISTS collections (
+    name TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS object_errors (
+    key TEXT PRIMARY KEY,
+    error TEXT NOT NULL,
+    sequencer TEXT,
+    recorded_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+_COLUMNS = (
+    "collection",
+    "stage",
+    "slug",
+    "title",
+    "sort_title",
+    "front_matter",
+    "tags",
+    "published_at",
+    "updated_at",
+    "source_etag",
+    "version_id",
+    "render_status",
+    "render_error",
+    "rendered_sha256",
+    "html_key",
+    "toc",
+    "excerpt",
+    "word_count",
+    "reading_time_minutes",
+    "deleted",
+    "sequencer",
+    "visible",
+)
+_INSERT = (
+    f"INSERT OR REPLACE INTO entries ({', '.join(_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_KEY = "collection = ? AND stage = ? AND slug = ?"
+
+
+def sort_title(title: str) -> str:
+    return title.casefold()
+
+
+def _row_values(r: EntryRecord) -> tuple[Any, ...]:
+    visible = int(not r.deleted and r.html_key is not None)
+    return (
+        r.collection,
+        r.stage,
+        r.slug,
+        r.title,
+        sort_title(r.title),
+        json.dumps(r.front_matter),
+        json.dumps(r.tags),
+        r.published_at,
+        r.updated_at,
+        r.source_etag,
+        r.version_id,
+        r.render_status,
+        r.render_error,
+        r.rendered_sha256,
+        r.html_key,
+        json.dumps(r.toc),
+        r.excerpt,
+        r.word_count,
+        r.reading_time_minutes,
+        int(r.deleted),
+        padded(r.sequencer) if r.sequencer else None,
+        visible,
+    )
+
+
+def _record(row: Row) -> EntryRecord:
+    return EntryRecord(
+        collection=row["collection"],
+        slug=row["slug"],
+        stage=row["stage"],
+        title=row["title"],
+        front_matter=json.loads(row["front_matter"]),
+        tags=json.loads(row["tags"]),
+        published_at=row["published_at"],
+        updated_at=row["updated_at"],
+        source_etag=row["source_etag"],
+        version_id=row["version_id"],
+        render_status=row["render_status"],
+        render_error=row["render_error"],
+        rendered_sha256=row["rendered_sha256"],
+        html_key=row["html_key"],
+        toc=json.loads(row["toc"]),
+        excerpt=row["excerpt"],
+        word_count=row["word_count"],
+        reading_time_minutes=row["reading_time_minutes"],
+        deleted=bool(row["deleted"]),
+        sequencer=row["sequencer"],
+    )
+
+
+class SqliteIndex:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- entries: reads -------------------------------------------------------------------
+
+    def get_entry(self, collection: str, stage: Stage, slug: str) -> EntryRecord | None:
+        row = (
+            self._db.connection()
+            .execute(f"SELECT * FROM entries WHERE {_KEY}", (collection, stage, slug))
+            .fetchone()
+        )
+        return _record(row) if row is not None else None
+
+    def list_published(self, query: PageQuery) -> list[EntryRecord]:
+        where = ["t.collection = ?", "t.stage = 'published'", "t.visible = 1"]
+        params: list[Any] = [query.collection]
+        if query.tag:
+            where.append("t.tag = ?")
+            params.append(query.tag)
+        where.append("t.published_at <= ?")
+        params.append(query.now)
+        if query.sort == "title":
+            column, direction, op = "sort_title", "ASC", ">"
+        elif query.sort == "published_at":
+            column, direction, op = "published_at", "ASC", ">"
+        else:
+            column, direction, op = "published_at", "DESC", "<"
+        if query.after is not None:
+            where.append(f"(t.{column}, t.slug) {op} (?, ?)")
+            params.extend(query.after)
+        sql = (
+            "SELECT e.* FROM entry_tags t JOIN entries e ON e.collection = t.collection"
+            " AND e.stage = t.stage AND e.slug = t.slug"
+            if query.tag
+            else "SELECT t.* FROM entries t"
+        )
+        sql += (
+            f" WHERE {' AND '.join(where)}"
+            f" ORDER BY t.{column} {direction}, t.slug {direction} LIMIT ?"
+        )
+        params.append(query.limit)
+        rows = self._db.connection().execute(sql, params).fetchall()
+        return [_record(r) for r in rows]
+
+    def list_entries(self, query: ManageQuery) -> list[EntryRecord]:
+        where = ["collection = ?", "stage = ?", "deleted = 0"]
+        params: list[Any] = [query.collection, query.stage]
+        if query.status:
+            where.append("render_status = ?")
+            params.append(query.status)
+        if query.after:
+            where.append("slug > ?")
+            params.append(query.after)
+        params.append(query.limit)
+        rows = (
+            self._db.connection()
+            .execute(
+                f"SELECT * FROM entries WHERE {' AND '.join(where)} ORDER BY slug LIMIT ?",
+                params,
+            )
+            .fetchall()
+        )
+        return [_record(r) for r in rows]
+
+    def count_entries(self, collection: str) -> int:
+        row = (
+            self._db.connection()
+            .execute(
+                "SELECT COUNT(*) FROM entries WHERE collection = ? AND stage = 'draft'"
+                " AND deleted = 0",
+                (collection,),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    # --- entries: writes ------------------------------------------------------------------
+
+    def stage_entry(self, record: EntryRecord, *, expected_etag: str | None) -> bool:
+        with self._db.transaction() as conn:
+            row = self._row(conn, record.collection, record.stage, record.slug)
+            live = row is not None and not row["deleted"]
+            current = row["source_etag"] if live and row is not None else None
+            if current != expected_etag:
+                return False
+            if row is None or not live:
+                fresh = EntryRecord(**{**record.to_dict(), "sequencer": None})
+                if row is not None:
+                    fresh.sequencer = row["sequencer"]
+                self._write(conn, fresh)
+            else:
+                conn.execute(
+                    "UPDATE entries SET source_etag = ?, version_id = ?,"
+                    f" render_status = 'pending', render_error = NULL WHERE {_KEY}",
+                    (
+                        record.source_etag,
+                        record.version_id,
+                        record.collection,
+                        record.stage,
+                        record.slug,
+                    ),
+                )
+            return True
+
+    def stage_removal(
+        self, collection: str, stage: Stage, slug: str, *, expected_etag: str | None
+    ) -> bool:
+        with self._db.transaction() as conn:
+            row = self._row(conn, collection, stage, slug)
+            if row is None or row["deleted"]:
+                return False
+            if expected_etag is not None and row["source_etag"] != expected_etag:
+                return False
+            record = _record(row)
+            self._write(conn, self._tombstone(record, record.sequencer))
+            return True
+
+    def apply_render(self, record: EntryRecord) -> bool:
+        if record.sequencer is None:
+            raise ValueError("an event write needs the event's sequencer")
+        with self._db.transaction() as conn:
+            row = self._row(conn, record.collection, record.stage, record.slug)
+            if row is not None and not self._newer(record.sequencer, row["sequencer"]):
+                return False
+            if record.deleted:
+                base = _record(row) if row is not None else record
+                record = self._tombstone(base, record.sequencer)
+            self._write(conn, record)
+            return True
+
+    def apply_failure(
+        self,
+        collection: str,
+        stage: Stage,
+        slug: str,
+        *,
+        error: str,
+        source_etag: str | None,
+        version_id: str | None,
+        sequencer: str,
+    ) -> bool:
+        with self._db.transaction() as conn:
+            row = self._row(conn, collection, stage, slug)
+            if row is not None and not self._newer(sequencer, row["sequencer"]):
+                return False
+            if row is None or row["deleted"]:
+                record = EntryRecord(collection=collection, slug=slug, stage=stage, title=slug)
+            else:
+                record = _record(row)
+            record.render_status = "failed"
+            record.render_error = error
+            record.source_etag = source_etag
+            record.version_id = version_id
+            record.sequencer = sequencer
+            record.deleted = False
+            self._write(conn, record)
+            return True
+
+    # --- collections ----------------------------------------------------------------------
+
+    def get_collection(self, name: str) -> Collection | None:
+        row = (
+            self._db.connection()
+            .execute("SELECT body FROM collections WHERE name = ?", (name,))
+            .fetchone()
+        )
+        return Collection.model_validate_json(row["body"]) if row is not None else None
+
+    def put_collection(self, collection: Collection) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO collections (name, body) VALUES (?, ?)",
+                (collection.name, collection.model_dump_json()),
+            )
+
+    def delete_collection(self, name: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM collections WHERE name = ?", (name,))
+
+    def list_collections(self) -> list[Collection]:
+        rows = (
+            self._db.connection().execute("SELECT body FROM collections ORDER BY name").fetchall()
+        )
+        return [Collection.model_validate_json(r["body"]) for r in rows]
+
+    # --- object errors --------------------------------------------------------------------
+
+    def record_object_error(self, key: str, error: str, sequencer: str | None) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO object_errors (key, error, sequencer, recorded_at)"
+                " VALUES (?, ?, ?, ?)",
+                (key, error, sequencer, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+            )
+
+    def clear_object_error(self, key: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM object_errors WHERE key = ?", (key,))
+
+    def list_object_errors(self, limit: int = 100) -> list[ObjectError]:
+        rows = (
+            self._db.connection()
+            .execute("SELECT * FROM object_errors ORDER BY recorded_at DESC, key LIMIT ?", (limit,))
+            .fetchall()
+        )
+        return [ObjectError(r["key"], r["error"], r["sequencer"], r["recorded_at"]) for r in rows]
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _row(conn: Connection, collection: str, stage: str, slug: str) -> Row | None:
+        row: Row | None = conn.execute(
+            f"SELECT * FROM entries WHERE {_KEY}", (collection, stage, slug)
+        ).fetchone()
+        return row
+
+    @staticmethod
+    def _newer(candidate: str, current: str | None) -> bool:
+        return current is None or padded(candidate) > padded(current)
+
+    @staticmethod
+    def _tombstone(record: EntryRecord, sequencer: str | None) -> EntryRecord:
+        return EntryRecord(
+            collection=record.collection,
+            slug=record.slug,
+            stage=record.stage,
+            title=record.title,
+            deleted=True,
+            render_status="rendered",
+            sequencer=sequencer,
+        )
+
+    def _write(self, conn: Connection, record: EntryRecord) -> None:
+        values = _row_values(record)
+        conn.execute(_INSERT, values)
+        conn.execute(
+            "DELETE FROM entry_tags WHERE collection = ? AND stage = ? AND slug = ?",
+            (record.collection, record.stage, record.slug),
+        )
+        visible = values[_COLUMNS.index("visible")]
+        for tag in record.tags:
+            conn.execute(
+                "INSERT OR REPLACE INTO entry_tags (collection, stage, tag, slug, visible,"
+                " published_at, sort_title) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.collection,
+                    record.stage,
+                    tag,
+                    record.slug,
+                    visible,
+                    record.published_at,
+                    sort_title(record.title),
+                ),
+            )

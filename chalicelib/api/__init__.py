@@ -1,0 +1,1 @@
+"""HTTP: Chalice blueprints, auth, problem+json errors and caching helpers."""

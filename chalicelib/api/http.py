@@ -1,0 +1,165 @@
+"""Request parsing and response helpers shared by the blueprints."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from ..domain import frontmatter
+from ..domain.errors import (
+    BadRequest,
+    CMSError,
+    FieldError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from ..domain.limits import Limits
+from ..wiring import container
+from .problems import from_error, internal_error
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+MARKDOWN = "text/markdown"
+ENTRY_TYPES = [JSON, MARKDOWN, "text/plain"]
+
+
+def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``bp.route`` whose view turns CMSError into problem+json and never leaks a trace."""
+
+    def decorator(view: Callable[..., Any]) -> Any:
+        @functools.wraps(view)
+        def wrapped(**kwargs: Any) -> Any:
+            request = bp.current_request
+            try:
+                return view(**kwargs)
+            except CMSError as error:
+                return from_error(error, request)
+            except Exception:
+                log.exception("unhandled error in %s %s", request.method, path)
+                return internal_error()
+
+        return bp.route(path, **options)(wrapped)
+
+    return decorator
+
+
+def limits() -> Limits:
+    return container().limits
+
+
+def raw_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    max_bytes = limits().max_body_bytes
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(
+            f"The request body is over the {max_bytes}-byte limit.", {"limit": max_bytes}
+        )
+    body = request.raw_body or b""
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(
+            f"The request body is over the {max_bytes}-byte limit.", {"limit": max_bytes}
+        )
+    return body
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", JSON).split(";")[0].strip().lower()
+
+
+def json_body(request: Request, *, required: bool = True) -> Any:
+    body = raw_body(request)
+    if not body.strip():
+        if required:
+            raise BadRequest("The request needs a JSON body.")
+        return {}
+    if media_type(request) != JSON:
+        raise UnsupportedMediaType("Send application/json.")
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError as exc:
+        raise BadRequest("The body is not UTF-8.") from exc
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"Malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+        ) from exc
+
+
+def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+    data = json_body(request, required=required)
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "The body must be a JSON object.", [FieldError("", "must be an object", "type")]
+        )
+    return data
+
+
+def entry_input(request: Request) -> tuple[dict[str, Any], str]:
+    """(front matter, body) from JSON ``{front_matter, body}`` or a Markdown document."""
+    if media_type(request) in (MARKDOWN, "text/plain"):
+        try:
+            text = raw_body(request).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest("The Markdown document is not UTF-8.") from exc
+        return frontmatter.parse(text)
+    data = json_object(request)
+    unknown = sorted(set(data) - {"front_matter", "body"})
+    errors = [FieldError(name, "unknown field", "unknown-field") for name in unknown]
+    fm = data.get("front_matter", {})
+    body = data.get("body", "")
+    if not isinstance(fm, dict):
+        errors.append(FieldError("front_matter", "must be an object", "type"))
+    if not isinstance(body, str):
+        errors.append(FieldError("body", "must be a string", "type"))
+    if errors:
+        raise ValidationFailed("The entry is invalid.", errors)
+    return fm, body
+
+
+def etag_value(header: str | None) -> str | None:
+    """The bare ETag of an If-Match / If-None-Match header ('*' kept)."""
+    if header is None:
+        return None
+    value = header.strip()
+    if value == "*":
+        return value
+    value = value.split(",")[0].strip().removeprefix("W/")
+    return value.strip('"')
+
+
+def if_match(request: Request) -> str | None:
+    return etag_value(request.headers.get("if-match"))
+
+
+def none_match(request: Request, etag: str) -> bool:
+    """True when If-None-Match names ``etag`` (weak comparison, as RFC 9110 says)."""
+    header = request.headers.get("if-none-match")
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.strip('"')
+    return any(part.strip().removeprefix("W/").strip('"') == bare for part in header.split(","))
+
+
+def quoted(etag: str) -> str:
+    return etag if etag.startswith('"') else f'"{etag}"'
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": JSON, **(headers or {})},
+    )
+
+
+def query(request: Request) -> dict[str, str]:
+    return dict(request.query_params or {})

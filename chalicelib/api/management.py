@@ -1,0 +1,202 @@
+"""The management API for editors: collections, entries, publishing, revisions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from ..domain.errors import BadRequest
+from ..domain.names import validate_slug
+from ..services import collections, entries, publishing
+from ..services.entries import Document
+from ..wiring import container
+from .auth import require
+from .http import (
+    ENTRY_TYPES,
+    JSON,
+    entry_input,
+    if_match,
+    json_object,
+    json_response,
+    query,
+    quoted,
+    route,
+)
+
+bp = Blueprint(__name__)
+BASE = "/v1/manage"
+REVISION_RE = re.compile(r"^[A-Za-z0-9._+=-]{1,1024}$")
+
+
+def _entry_response(doc: Document, status: int = 200) -> Response:
+    c = container()
+    headers = {"ETag": quoted(doc.etag), "Cache-Control": "no-store"}
+    if status == 201:
+        headers["Location"] = f"{BASE}/content/{doc.collection}/{doc.slug}"
+    return json_response(entries.editor_view(c.backend, doc), status, headers)
+
+
+# --- collections --------------------------------------------------------------------------
+
+
+@route(bp, f"{BASE}/collections", methods=["GET"])
+def list_collections() -> Response:
+    require(bp.current_request, "content:read")
+    items = [c.to_public() for c in collections.list_collections(container().backend)]
+    return json_response({"items": items})
+
+
+@route(bp, f"{BASE}/collections/{{name}}", methods=["PUT"], content_types=[JSON])
+def put_collection(name: str) -> Response:
+    require(bp.current_request, "admin")
+    collection, created = collections.put_collection(
+        container().backend, name, json_object(bp.current_request)
+    )
+    headers = {"Location": f"{BASE}/collections/{name}"} if created else {}
+    return json_response(collection.to_public(), 201 if created else 200, headers)
+
+
+@route(bp, f"{BASE}/collections/{{name}}", methods=["GET"])
+def get_collection(name: str) -> Response:
+    require(bp.current_request, "content:read")
+    return json_response(collections.require_collection(container().backend, name).to_public())
+
+
+@route(bp, f"{BASE}/collections/{{name}}", methods=["DELETE"])
+def delete_collection(name: str) -> Response:
+    require(bp.current_request, "admin")
+    collections.delete_collection(container().backend, name)
+    return Response(body="", status_code=204)
+
+
+# --- entries ------------------------------------------------------------------------------
+
+
+@route(bp, f"{BASE}/content/{{collection}}", methods=["POST"], content_types=ENTRY_TYPES)
+def create_entry(collection: str) -> Response:
+    require(bp.current_request, "content:write")
+    c = container()
+    fm, body = entry_input(bp.current_request)
+    doc = entries.create_entry(c.backend, c.limits, collection, fm, body)
+    return _entry_response(doc, 201)
+
+
+@route(bp, f"{BASE}/content/{{collection}}", methods=["GET"])
+def list_drafts(collection: str) -> Response:
+    require(bp.current_request, "content:read")
+    params = query(bp.current_request)
+    raw_limit = params.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise BadRequest("limit must be an integer from 1 to 100.", {"parameter": "limit"})
+    limit = int(raw_limit)
+    status = params.get("status")
+    if status not in (None, "pending", "rendered", "failed"):
+        raise BadRequest("status must be pending, rendered or failed.", {"parameter": "status"})
+    after = params.get("after")
+    if after is not None:
+        validate_slug(after)
+    items = entries.list_drafts(
+        container().backend, collection, status=status, limit=limit + 1, after=after
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return json_response({"items": items, "next_after": items[-1]["slug"] if more else None})
+
+
+@route(bp, f"{BASE}/content/{{collection}}/{{slug}}", methods=["GET"])
+def get_entry(collection: str, slug: str) -> Response:
+    require(bp.current_request, "content:read")
+    return _entry_response(entries.read_draft(container().backend, collection, slug))
+
+
+@route(bp, f"{BASE}/content/{{collection}}/{{slug}}", methods=["PUT"], content_types=ENTRY_TYPES)
+def replace_entry(collection: str, slug: str) -> Response:
+    require(bp.current_request, "content:write")
+    c = container()
+    fm, body = entry_input(bp.current_request)
+    doc, created = entries.replace_entry(
+        c.backend, c.limits, collection, slug, fm, body, if_match=if_match(bp.current_request)
+    )
+    return _entry_response(doc, 201 if created else 200)
+
+
+@route(bp, f"{BASE}/content/{{collection}}/{{slug}}", methods=["PATCH"], content_types=[JSON])
+def patch_entry(collection: str, slug: str) -> Response:
+    require(bp.current_request, "content:write")
+    c = container()
+    changes = json_object(bp.current_request)
+    unknown = sorted(set(changes) - {"front_matter", "body"})
+    if unknown:
+        raise BadRequest(f"Unknown field(s): {', '.join(unknown)}; send front_matter and/or body.")
+    doc = entries.patch_entry(
+        c.backend, c.limits, collection, slug, changes, if_match=if_match(bp.current_request)
+    )
+    return _entry_response(doc)
+
+
+@route(bp, f"{BASE}/content/{{collection}}/{{slug}}", methods=["DELETE"])
+def delete_entry(collection: str, slug: str) -> Response:
+    require(bp.current_request, "content:write")
+    entries.delete_entry(
+        container().backend, collection, slug, if_match=if_match(bp.current_request)
+    )
+    return Response(body="", status_code=204)
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+@route(
+    bp, f"{BASE}/content/{{collection}}/{{slug}}/publish", methods=["POST"], content_types=[JSON]
+)
+def publish(collection: str, slug: str) -> Response:
+    require(bp.current_request, "content:write")
+    options: dict[str, Any] = json_object(bp.current_request, required=False)
+    unknown = sorted(set(options) - {"publish_at"})
+    if unknown:
+        raise BadRequest(f"Unknown field(s): {', '.join(unknown)}; only publish_at is taken.")
+    result = publishing.publish(
+        container().backend,
+        collection,
+        slug,
+        publish_at=options.get("publish_at"),
+        if_match=if_match(bp.current_request),
+    )
+    return json_response(result)
+
+
+@route(
+    bp, f"{BASE}/content/{{collection}}/{{slug}}/unpublish", methods=["POST"], content_types=[JSON]
+)
+def unpublish(collection: str, slug: str) -> Response:
+    require(bp.current_request, "content:write")
+    return json_response(publishing.unpublish(container().backend, collection, slug))
+
+
+# --- revisions ----------------------------------------------------------------------------
+
+
+@route(bp, f"{BASE}/content/{{collection}}/{{slug}}/revisions", methods=["GET"])
+def list_revisions(collection: str, slug: str) -> Response:
+    require(bp.current_request, "content:read")
+    items = entries.list_revisions(container().backend, collection, slug)
+    return json_response({"items": items})
+
+
+@route(
+    bp,
+    f"{BASE}/content/{{collection}}/{{slug}}/revisions/{{revision}}/restore",
+    methods=["POST"],
+    content_types=[JSON],
+)
+def restore_revision(collection: str, slug: str, revision: str) -> Response:
+    require(bp.current_request, "content:write")
+    c = container()
+    if not REVISION_RE.match(revision):
+        raise BadRequest("That is not a revision id.", {"parameter": "revision"})
+    doc = entries.restore_revision(
+        c.backend, c.limits, collection, slug, revision, if_match=if_match(bp.current_request)
+    )
+    return _entry_response(doc)

@@ -1,0 +1,216 @@
+"""Entries: the front matter rules and the record the index keeps for each stage of an entry."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
+
+from . import timeutil
+from .collections import Collection, FieldSpec
+from .errors import FieldError, ValidationFailed
+from .names import SLUG_RE, normalize_tag
+
+Stage = Literal["draft", "published"]
+RenderStatus = Literal["pending", "rendered", "failed"]
+STAGES: tuple[Stage, ...] = ("draft", "published")
+STAGE_PREFIX: dict[Stage, str] = {"draft": "content", "published": "published"}
+PREFIX_STAGE: dict[str, Stage] = {v: k for k, v in STAGE_PREFIX.items()}
+MAX_TAGS = 50
+
+
+def _instant(value: Any) -> str:
+    if not isinstance(value, str) and not hasattr(value, "isoformat"):
+        raise ValueError("must be an ISO 8601 date or date-time")
+    try:
+        return timeutil.normalize_instant(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("must be an ISO 8601 date or date-time") from exc
+
+
+def _tags(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ValueError("must be a list of strings")
+    tags: list[str] = []
+    for tag in value:
+        normalized = normalize_tag(tag)
+        if normalized not in tags:
+            tags.append(normalized)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags")
+    return tags
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+def _slug(value: Any) -> str:
+    if not isinstance(value, str) or not SLUG_RE.match(value) or len(value) > 120:
+        raise ValueError("must be lower-case words of a-z and 0-9 joined by '-'")
+    return value
+
+
+Instant = Annotated[str, BeforeValidator(_instant)]
+Tags = Annotated[list[str], BeforeValidator(_tags)]
+SlugText = Annotated[str, BeforeValidator(_slug)]
+Number = Annotated[int | float, BeforeValidator(_number)]
+
+
+class BuiltInFields(BaseModel):
+    """The fields every entry has, whatever its collection."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    slug: SlugText | None = None
+    tags: Tags = Field(default_factory=list)
+    summary: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    author: Annotated[str, StringConstraints(max_length=200)] | None = None
+    published_at: Instant | None = None
+    updated_at: Instant | None = None
+
+
+class StrictBuiltInFields(BuiltInFields):
+    """Built-in fields of a collection with a schema: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _annotation(spec: FieldSpec) -> Any:
+    if spec.type in ("string", "text"):
+        default_max = 1_000 if spec.type == "string" else 100_000
+        return Annotated[str, StringConstraints(max_length=spec.max_length or default_max)]
+    if spec.type == "number":
+        return Number
+    if spec.type == "boolean":
+        return StrictBool
+    if spec.type == "datetime":
+        return Instant
+    if spec.type == "list":
+        item = Annotated[str, StringConstraints(max_length=1_000)]
+        return Annotated[list[item], Field(max_length=spec.max_length or 1_000)]  # type: ignore[valid-type]
+    if spec.type == "enum":
+        return Literal[tuple(spec.values or ())]
+    return SlugText  # reference: the slug of an entry in spec.collection
+
+
+@functools.lru_cache(maxsize=256)
+def _model_for(schema_json: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for name, raw in json.loads(schema_json).items():
+        spec = FieldSpec.model_validate(raw)
+        annotation = _annotation(spec)
+        fields[name] = (annotation, ...) if spec.required else (annotation | None, None)
+    return create_model(
+        "FrontMatter",
+        __base__=StrictBuiltInFields,
+        **fields,
+    )
+
+
+def _strict_model_for(collection: Collection) -> type[BaseModel]:
+    schema = {k: v.model_dump() for k, v in (collection.fields or {}).items()}
+    return _model_for(json.dumps(schema, sort_keys=True))
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "front_matter"
+        message = err["msg"].removeprefix("Value error, ")
+        code = "unknown-field" if err["type"] == "extra_forbidden" else err["type"]
+        errors.append(FieldError(f"front_matter.{where}", message, code))
+    return errors
+
+
+def validate_front_matter(
+    front_matter: dict[str, Any], collection: Collection | None
+) -> dict[str, Any]:
+    """Validate and normalize front matter; raises ValidationFailed with one error per field."""
+    model = (
+        _strict_model_for(collection)
+        if collection is not None and collection.has_schema
+        else BuiltInFields
+    )
+    try:
+        parsed = model.model_validate(front_matter)
+    except ValidationError as exc:
+        raise ValidationFailed("The front matter is invalid.", _field_errors(exc)) from exc
+    normalized = parsed.model_dump(mode="json", exclude_none=True)
+    if not normalized.get("tags"):
+        normalized.pop("tags", None)
+    return normalized
+
+
+def reference_fields(collection: Collection | None) -> dict[str, str]:
+    """Field name -> target collection for every reference field of a collection."""
+    if collection is None or not collection.fields:
+        return {}
+    return {n: s.collection for n, s in collection.fields.items() if s.collection}
+
+
+def object_key(collection: str, slug: str, stage: Stage) -> str:
+    return f"{STAGE_PREFIX[stage]}/{collection}/{slug}.md"
+
+
+def parse_object_key(key: str) -> tuple[Stage, str, str] | None:
+    """(stage, collection, slug) for an entry object key, None for any other key."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] not in PREFIX_STAGE or not parts[2].endswith(".md"):
+        return None
+    return PREFIX_STAGE[parts[0]], parts[1], parts[2][: -len(".md")]
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class EntryRecord:
+    """What the index holds for one stage (draft or published) of one entry."""
+
+    collection: str
+    slug: str
+    stage: Stage
+    title: str
+    front_matter: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    published_at: str | None = None
+    updated_at: str | None = None
+    source_etag: str | None = None
+    version_id: str | None = None
+    render_status: RenderStatus = "pending"
+    render_error: str | None = None
+    rendered_sha256: str | None = None
+    html_key: str | None = None
+    toc: list[dict[str, Any]] = field(default_factory=list)
+    excerpt: str | None = None
+    word_count: int = 0
+    reading_time_minutes: int = 0
+    deleted: bool = False
+    sequencer: str | None = None
+
+    @property
+    def key(self) -> str:
+        return object_key(self.collection, self.slug, self.stage)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,84 @@
+"""Markdown documents with YAML front matter: parse and serialize, losslessly for what we store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import yaml
+
+from .errors import FieldError, ValidationFailed
+
+DELIMITER = "---"
+
+
+class _SafeLoaderNoDates(yaml.SafeLoader):
+    """YAML SafeLoader that keeps timestamps as ISO strings (JSON-safe, timezone kept)."""
+
+
+def _timestamp_as_string(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_SafeLoaderNoDates.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_string)
+
+
+def split(text: str) -> tuple[str | None, str]:
+    """Split a document into its raw front matter (or None) and its body."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip("\r") != DELIMITER:
+        return None, text
+    for i in range(1, len(lines)):
+        if lines[i].rstrip("\r") in (DELIMITER, "..."):
+            raw = "\n".join(lines[1:i])
+            return raw, "\n".join(lines[i + 1 :])
+    raise ValidationFailed(
+        "The front matter opened with '---' is never closed.",
+        [FieldError("front_matter", "missing the closing '---' line", "unclosed-front-matter")],
+    )
+
+
+def parse_yaml_mapping(raw: str) -> dict[str, Any]:
+    try:
+        data = yaml.load(raw, Loader=_SafeLoaderNoDates)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        detail = f"The front matter is not valid YAML{where}: {problem}."
+        errors = [FieldError("front_matter", detail, "invalid-yaml")]
+        raise ValidationFailed(detail, errors) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        detail = "The front matter must be a YAML mapping of names to values."
+        raise ValidationFailed(detail, [FieldError("front_matter", detail, "not-a-mapping")])
+    return data
+
+
+def parse(text: str) -> tuple[dict[str, Any], str]:
+    """Parse a Markdown document into (front matter mapping, body)."""
+    raw, body = split(text)
+    return (parse_yaml_mapping(raw) if raw is not None else {}), body
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def serialize(front_matter: dict[str, Any], body: str) -> str:
+    """A document in the canonical form the CMS stores: '---', YAML, '---', body."""
+    if not front_matter:
+        return f"{DELIMITER}\n{DELIMITER}\n{body}"
+    dumped = yaml.safe_dump(
+        _jsonable(front_matter), sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    return f"{DELIMITER}\n{dumped}{DELIMITER}\n{body}"

@@ -1,0 +1,338 @@
+"""Markdown to sanitized HTML, with a table of contents, an excerpt and reading statistics.
+
+Pure functions, no I/O. ``markdown``, ``nh3`` and ``pygments`` are imported lazily inside the
+functions that need them: the API Lambda imports the domain package and must not pay for them
+at cold start (only the render handler does).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import math
+import threading
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+RENDERER_VERSION = "1"  # bump when the output for the same source changes
+
+WORDS_PER_MINUTE = 230
+EXCERPT_LENGTH = 200
+ELLIPSIS = "\u2026"
+
+# --- sanitizer allow-list ------------------------------------------------------------------
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "p", "h1", "h2", "h3", "h4", "h5", "h6", "a", "img", "ul", "ol", "li", "blockquote",
+        "pre", "code", "span", "div", "em", "strong", "b", "i", "u", "del", "s", "ins", "sup",
+        "sub", "hr", "br", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
+        "dl", "dt", "dd", "abbr", "figure", "figcaption", "kbd", "samp", "var", "mark",
+        "small", "q", "cite", "details", "summary",
+    }
+)  # fmt: skip
+
+# Dropped together with everything inside them (never rendered as text either).
+CLEAN_CONTENT_TAGS: frozenset[str] = frozenset(
+    {
+        "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
+        "noscript", "noembed", "noframes", "template", "svg", "math", "textarea", "select",
+        "title", "xmp",
+    }
+)  # fmt: skip
+
+_CELL_ATTRS = frozenset({"align", "colspan", "rowspan"})
+
+# ``class`` values are further restricted per tag by ``_attribute_filter`` (see ALLOWED_CLASSES).
+# ``id`` is only allowed where the Markdown extensions put one (headings for toc anchors,
+# ``sup``/``li`` for footnote refs/notes), which keeps DOM-clobbering surface small. No
+# ``style`` anywhere (tables use the ``align`` attribute, code highlighting uses classes).
+ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
+    **{f"h{n}": frozenset({"id"}) for n in range(1, 7)},
+    "a": frozenset({"href", "title", "class"}),
+    "div": frozenset({"class"}),
+    "span": frozenset({"class"}),
+    "img": frozenset(
+        {"src", "alt", "title", "width", "height", "loading", "srcset", "sizes", "decoding"}
+    ),
+    "sup": frozenset({"id"}),
+    "li": frozenset({"id"}),
+    "ol": frozenset({"start"}),
+    "th": _CELL_ATTRS | {"scope"},
+    "td": _CELL_ATTRS,
+    "abbr": frozenset({"title"}),
+    "details": frozenset({"open"}),
+}
+
+URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+
+# No rel is added to links: authors are authenticated editors of this site, not anonymous
+# commenters, so ``nofollow`` would only hurt SEO for legitimate links; and ``target`` is not
+# allowed, so links never open a new browsing context and reverse tabnabbing (what ``noopener``
+# guards against) cannot happen. It also keeps in-page footnote/toc links free of noise.
+LINK_REL: str | None = None
+
+# Classes produced by the footnotes extension and by codehilite; span classes are the
+# Pygments token classes (added lazily, see ``_allowed_classes``). Other classes are removed
+# so content cannot borrow the host page's utility classes (e.g. a full-screen overlay).
+# nh3's own ``allowed_classes`` is not used because it leaves empty ``class=""`` behind.
+ALLOWED_CLASSES: dict[str, frozenset[str]] = {
+    "div": frozenset({"highlight", "footnote"}),
+    "a": frozenset({"footnote-ref", "footnote-backref"}),
+}
+
+_TAB_NEWLINE = str.maketrans("", "", "\t\n\r")
+_C0_AND_SPACE = "".join(chr(code) for code in range(0x21))
+
+_cleaner_lock = threading.Lock()
+_cleaner: Any = None
+_classes: dict[str, frozenset[str]] = {}
+_local = threading.local()
+
+
+def _allowed_classes() -> dict[str, frozenset[str]]:
+    from pygments.token import STANDARD_TYPES
+
+    return {**ALLOWED_CLASSES, "span": frozenset(name for name in STANDARD_TYPES.values() if name)}
+
+
+def _url_scheme_ok(url: str) -> bool:
+    """Relative (no ``:`` before the first ``/?#``) or one of ``URL_SCHEMES``.
+
+    Stricter than nh3's href/src check: anything else containing a ``:`` is rejected.
+    """
+    # Browsers drop ASCII tab/newline anywhere in a URL and strip leading C0 controls/space.
+    cleaned = url.translate(_TAB_NEWLINE).strip(_C0_AND_SPACE)
+    head = cleaned.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if ":" not in head:
+        return True  # relative
+    return head.split(":", 1)[0].lower() in URL_SCHEMES
+
+
+def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
+    if attribute == "class":
+        allowed = _classes.get(element, frozenset())
+        kept = [name for name in value.split() if name in allowed]
+        return " ".join(kept) if kept else None
+    # nh3 checks href/src schemes itself but not srcset: check each candidate URL there.
+    if attribute == "srcset":
+        for candidate in value.split(","):
+            parts = candidate.split()
+            if parts and not _url_scheme_ok(parts[0]):
+                return None
+    return value
+
+
+def _get_cleaner() -> Any:
+    global _cleaner, _classes
+    if _cleaner is None:
+        with _cleaner_lock:
+            if _cleaner is None:
+                import nh3
+
+                _classes = _allowed_classes()
+
+                _cleaner = nh3.Cleaner(
+                    tags=set(ALLOWED_TAGS),
+                    clean_content_tags=set(CLEAN_CONTENT_TAGS),
+                    attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+                    attribute_filter=_attribute_filter,
+                    strip_comments=True,
+                    link_rel=LINK_REL,
+                    url_schemes=set(URL_SCHEMES),
+                )
+    return _cleaner
+
+
+def sanitize_html(html: str) -> str:
+    """Sanitize an HTML fragment with the renderer's nh3 allow-list."""
+    if not html:
+        return ""
+    return str(_get_cleaner().clean(html))
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+
+def _slugify(value: str, separator: str) -> str:
+    """ASCII-only slug (accents folded, other scripts dropped); never empty."""
+    from markdown.extensions.toc import slugify
+
+    return slugify(value, separator) or "section"
+
+
+def _markdown() -> Any:
+    """A Markdown instance private to the current thread, reset for reuse."""
+    md = getattr(_local, "md", None)
+    if md is None:
+        import markdown
+
+        md = markdown.Markdown(
+            extensions=["tables", "fenced_code", "codehilite", "footnotes", "toc", "sane_lists"],
+            extension_configs={
+                "tables": {"use_align_attribute": True},
+                "codehilite": {
+                    "css_class": "highlight",
+                    "guess_lang": False,
+                    "noclasses": False,
+                    "use_pygments": True,
+                },
+                "toc": {"slugify": _slugify, "marker": ""},
+            },
+            output_format="html",
+        )
+        _local.md = md
+    md.reset()
+    return md
+
+
+def _toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "level": int(token["level"]),
+            "id": str(token["id"]),
+            "title": html_lib.unescape(str(token["name"])),
+            "children": _toc(token.get("children", [])),
+        }
+        for token in tokens
+    ]
+
+
+# --- plain text ----------------------------------------------------------------------------
+
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "div",
+        "hr", "br", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "dl", "dt",
+        "dd", "figure", "figcaption", "details", "summary",
+    }
+)  # fmt: skip
+_VOID_TAGS = frozenset({"br", "hr", "img"})
+
+
+class _TextExtractor(HTMLParser):
+    """Collects all text (for counting words) and the text of paragraphs (for the excerpt).
+
+    Paragraphs inside the footnotes block are not excerpt material, nor is the text of
+    footnote reference links.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.paragraphs: list[str] = []
+        self._stack: list[tuple[str, bool]] = []  # (tag, is-excluded-from-excerpt)
+        self._paragraph: list[str] | None = None
+        self._paragraph_depth = 0
+
+    def _excluded(self) -> bool:
+        return bool(self._stack) and self._stack[-1][1]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.chunks.append(" ")
+        if tag in _VOID_TAGS:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        excluded = self._excluded() or "footnote" in classes or "footnote-ref" in classes
+        self._stack.append((tag, excluded))
+        if tag == "p" and self._paragraph is None and not excluded:
+            self._paragraph = []
+            self._paragraph_depth = len(self._stack)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self.chunks.append(" ")
+        # Pop up to and including the matching tag (sanitized HTML is well formed).
+        for index in range(len(self._stack) - 1, -1, -1):
+            if self._stack[index][0] == tag:
+                del self._stack[index:]
+                break
+        if self._paragraph is not None and len(self._stack) < self._paragraph_depth:
+            text = " ".join("".join(self._paragraph).split())
+            if text:
+                self.paragraphs.append(text)
+            self._paragraph = None
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(data)
+        if self._paragraph is not None and not self._excluded():
+            self._paragraph.append(data)
+
+
+def _extract(html: str) -> _TextExtractor:
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def _count_words(text: str) -> int:
+    # A word is a whitespace-separated token with at least one letter or digit, so stray
+    # punctuation ("—", "|", the footnote back-link "↩") is not counted.
+    return sum(1 for token in text.split() if any(ch.isalnum() for ch in token))
+
+
+def _excerpt(paragraphs: list[str]) -> str:
+    text = ""
+    for paragraph in paragraphs:
+        text = f"{text} {paragraph}" if text else paragraph
+        if len(text) >= EXCERPT_LENGTH:
+            break
+    if len(text) <= EXCERPT_LENGTH:
+        return text
+    cut = text[: EXCERPT_LENGTH + 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space > 0 else text[:EXCERPT_LENGTH]
+    return cut.rstrip(" ,;:.-\u2013\u2014") + ELLIPSIS
+
+
+def _reading_time(words: int) -> int:
+    return math.ceil(words / WORDS_PER_MINUTE) if words > 0 else 0
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str  # sanitized HTML
+    toc: list[dict[str, Any]]  # nested: {"level", "id", "title", "children": [...]}
+    excerpt: str  # plain text
+    word_count: int
+    reading_time_minutes: int  # ceil(words / 230); 0 only for an empty body
+
+
+def render_markdown(body: str, *, summary: str | None = None) -> Rendered:
+    """Render a Markdown body to sanitized HTML plus toc, excerpt and reading statistics.
+
+    - ``html``: Python-Markdown (tables, fenced_code, codehilite with CSS classes, footnotes,
+      toc ids, sane_lists); raw HTML is allowed through Markdown, then the whole output is
+      sanitized with ``sanitize_html``.
+    - ``toc``: nested headings ``{"level", "id", "title", "children"}``; ids are ASCII slugs,
+      titles are plain (unescaped) text.
+    - ``excerpt``: ``summary`` stripped if it is given and not blank; otherwise the plain text
+      of the first paragraph(s) of the sanitized HTML (headings, code blocks, tables and
+      footnotes are not used), up to ~200 characters, cut at a word boundary with "…".
+    - ``word_count``: words in the plain text of the whole sanitized HTML, *including* code
+      blocks, table cells and footnotes; a word is a whitespace-separated token containing at
+      least one letter or digit.
+    - ``reading_time_minutes``: ``ceil(word_count / 230)``, so at least 1 for any words.
+    """
+    summary_text = summary.strip() if summary is not None else ""
+    if not body or not body.strip():
+        return Rendered(html="", toc=[], excerpt=summary_text, word_count=0, reading_time_minutes=0)
+
+    md = _markdown()
+    raw = md.convert(body)
+    toc = _toc(md.toc_tokens)
+    clean = sanitize_html(raw)
+    text = _extract(clean)
+    words = _count_words("".join(text.chunks))
+    return Rendered(
+        html=clean,
+        toc=toc,
+        excerpt=summary_text or _excerpt(text.paragraphs),
+        word_count=words,
+        reading_time_minutes=_reading_time(words),
+    )

@@ -1,0 +1,65 @@
+"""S3 event notifications -> service calls. The Lambda handlers and the local queue both
+deliver here, with the same S3-shaped records."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .domain.entries import parse_object_key
+from .domain.errors import CMSError
+from .domain.limits import Limits
+from .domain.s3_events import ObjectEvent, iter_object_events
+from .ports import Backend
+from .services import collections, rendering
+
+log = logging.getLogger(__name__)
+
+ENTRY_PREFIXES = ("content/", "published/")
+
+
+def handle_object_event(backend: Backend, limits: Limits, event: ObjectEvent) -> None:
+    if event.key.startswith(ENTRY_PREFIXES):
+        rendering.on_entry_object(backend, limits, event)
+    elif event.key.startswith(collections.PREFIX):
+        try:
+            collections.sync_from_object(backend, event.key)
+        except CMSError as exc:
+            backend.index.record_object_error(event.key, rendering.describe(exc), event.sequencer)
+    else:
+        log.debug("no handler for %s", event.key)
+
+
+def handle_notification(backend: Backend, limits: Limits, message: dict[str, Any] | str) -> int:
+    """Handle every record of one S3 notification (or SQS body); returns how many."""
+    count = 0
+    for event in iter_object_events(message):
+        handle_object_event(backend, limits, event)
+        count += 1
+    return count
+
+
+def record_dead_letter(backend: Backend, message: dict[str, Any] | str, error: str) -> None:
+    """A message gave up after its retries: make the failure visible on what it was about."""
+    for event in iter_object_events(message):
+        detail = f"Processing failed after retries: {error}"
+        parsed = parse_object_key(event.key)
+        if parsed is not None:
+            stage, collection, slug = parsed
+            try:
+                backend.index.apply_failure(
+                    collection,
+                    stage,
+                    slug,
+                    error=detail,
+                    source_etag=event.etag,
+                    version_id=event.version_id,
+                    sequencer=event.sequencer,
+                )
+                continue
+            except Exception:  # the index itself may be what is failing
+                log.exception("could not record the failure of %s", event.key)
+        try:
+            backend.index.record_object_error(event.key, detail, event.sequencer)
+        except Exception:
+            log.exception("could not record the failure of %s", event.key)

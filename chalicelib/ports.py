@@ -1,0 +1,233 @@
+"""The ports: what services need from storage, the index, configuration and time.
+
+Adapters (local: files + SQLite; AWS: S3 + DynamoDB + SSM) implement these Protocols.
+Services import this module and the domain, never an adapter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from .domain.collections import Collection
+from .domain.entries import EntryRecord, Stage
+
+# --- Object store (S3-shaped) -------------------------------------------------------------
+
+
+class ObjectNotFound(Exception):
+    """The key (or the version asked for) does not exist or is deleted."""
+
+
+class ObjectPreconditionFailed(Exception):
+    """A conditional write lost: the object changed (If-Match) or exists (If-None-Match)."""
+
+
+class InvalidObjectKey(ValueError):
+    """A key that is empty, absolute, has '..' segments, NUL or control characters."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    version_id: str
+    etag: str
+    size: int
+    last_modified: dt.datetime
+    content_type: str = "application/octet-stream"
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    is_latest: bool = True
+    is_delete_marker: bool = False
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    info: ObjectInfo
+    data: bytes
+
+
+class ObjectStore(Protocol):
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        """Write a new version. ``if_match``: only over that ETag; ``if_none_match``: only
+        if the key has no current object. Raises ObjectPreconditionFailed otherwise."""
+        ...
+
+    def get(self, key: str, *, version_id: str | None = None) -> StoredObject: ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Hide the current object behind a delete marker (versions are kept)."""
+        ...
+
+    def list_versions(self, key: str) -> list[ObjectInfo]:
+        """Every version of one key, newest first, delete markers included."""
+        ...
+
+    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+        """The current (not deleted) objects under a prefix, in key order."""
+        ...
+
+
+# --- Index --------------------------------------------------------------------------------
+
+SortOrder = Literal["-published_at", "published_at", "title"]
+SORT_ORDERS: tuple[SortOrder, ...] = ("-published_at", "published_at", "title")
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """One page of published, due entries of a collection, after a keyset position."""
+
+    collection: str
+    now: str
+    sort: SortOrder = "-published_at"
+    tag: str | None = None
+    limit: int = 20
+    after: tuple[str, str] | None = None  # (sort value, slug) of the last item seen
+
+
+@dataclass(frozen=True)
+class ManageQuery:
+    """One page of an entry stage for editors: all entries, optionally by render status."""
+
+    collection: str
+    stage: Stage = "draft"
+    status: str | None = None
+    limit: int = 50
+    after: str | None = None  # the last slug seen
+
+
+@dataclass(frozen=True)
+class ObjectError:
+    key: str
+    error: str
+    sequencer: str | None
+    recorded_at: str
+
+
+class Index(Protocol):
+    # entries
+    def get_entry(self, collection: str, stage: Stage, slug: str) -> EntryRecord | None: ...
+
+    def stage_entry(self, record: EntryRecord, *, expected_etag: str | None) -> bool:
+        """The API's write: apply iff the row's source ETag is ``expected_etag`` (None: no
+        live row). New rows get every field; existing rows only the source fields and a
+        pending status (the render event fills in the rest)."""
+        ...
+
+    def stage_removal(
+        self, collection: str, stage: Stage, slug: str, *, expected_etag: str | None
+    ) -> bool: ...
+
+    def apply_render(self, record: EntryRecord) -> bool:
+        """The event handler's write of a rendered (or removed: ``record.deleted``) entry,
+        applied iff ``record.sequencer`` is newer than the row's."""
+        ...
+
+    def apply_failure(
+        self,
+        collection: str,
+        stage: Stage,
+        slug: str,
+        *,
+        error: str,
+        source_etag: str | None,
+        version_id: str | None,
+        sequencer: str,
+    ) -> bool:
+        """Mark a stage failed, keeping its last good rendering; iff the sequencer is newer."""
+        ...
+
+    def list_published(self, query: PageQuery) -> list[EntryRecord]:
+        """Up to ``query.limit`` rendered, published, due entries in the asked order."""
+        ...
+
+    def list_entries(self, query: ManageQuery) -> list[EntryRecord]: ...
+
+    # collections
+    def get_collection(self, name: str) -> Collection | None: ...
+
+    def put_collection(self, collection: Collection) -> None: ...
+
+    def delete_collection(self, name: str) -> None: ...
+
+    def list_collections(self) -> list[Collection]: ...
+
+    def count_entries(self, collection: str) -> int: ...
+
+    # objects that could not be indexed (unknown collection, bad key, ...)
+    def record_object_error(self, key: str, error: str, sequencer: str | None) -> None: ...
+
+    def clear_object_error(self, key: str) -> None: ...
+
+    def list_object_errors(self, limit: int = 100) -> list[ObjectError]: ...
+
+
+# --- Configuration ------------------------------------------------------------------------
+
+
+class ConfigStore(Protocol):
+    """Settings and secrets by name ('settings/site', 'keys/<id>', 'secrets/cursor')."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def put(self, name: str, value: str, *, secret: bool = False) -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+    def list(self, prefix: str) -> dict[str, str]: ...
+
+
+# --- Event failures (the dead-letter queue) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    body: dict[str, Any]
+    error: str
+    attempts: int
+    failed_at: str
+
+
+class DeadLetters(Protocol):
+    def list(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def redrive(self, ids: list[str] | None = None) -> int:
+        """Send dead letters (all, or those ids) back to the queue; returns how many."""
+        ...
+
+
+# --- Time ---------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Backend:
+    """Everything a service may touch, bundled once per container."""
+
+    objects: ObjectStore
+    index: Index
+    config: ConfigStore
+    dead_letters: DeadLetters
+    clock: Clock = field(default_factory=SystemClock)

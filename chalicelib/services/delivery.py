@@ -1,0 +1,135 @@
+"""The read side for sites: published, due, rendered entries only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain import cursors
+from ..domain.entries import EntryRecord
+from ..domain.errors import BadRequest, NotFound
+from ..domain.limits import Limits
+from ..domain.names import normalize_tag, validate_slug
+from ..domain.rendering import RENDERER_VERSION  # a constant: Markdown itself stays unloaded
+from ..domain.timeutil import to_iso
+from ..ports import SORT_ORDERS, Backend, PageQuery
+from .collections import require_collection
+
+
+@dataclass(frozen=True)
+class PublishedEntry:
+    """One entry for readers, and its strong validator."""
+
+    record: EntryRecord
+    etag: str
+
+    def to_dict(self, html: str) -> dict[str, Any]:
+        return {**summary(self.record), "html": html, "toc": self.record.toc}
+
+
+def summary(record: EntryRecord) -> dict[str, Any]:
+    fm = record.front_matter
+    return {
+        "collection": record.collection,
+        "slug": record.slug,
+        "title": record.title,
+        "summary": fm.get("summary"),
+        "author": fm.get("author"),
+        "tags": record.tags,
+        "published_at": record.published_at,
+        "updated_at": record.updated_at,
+        "excerpt": record.excerpt,
+        "reading_time_minutes": record.reading_time_minutes,
+        "word_count": record.word_count,
+        "front_matter": fm,
+    }
+
+
+def _page_size(raw: str | None, limits: Limits) -> int:
+    if raw is None or raw == "":
+        return limits.default_page_size
+    if not raw.isdigit() or not 1 <= int(raw) <= limits.max_page_size:
+        raise BadRequest(
+            f"limit must be an integer from 1 to {limits.max_page_size}.", {"parameter": "limit"}
+        )
+    return int(raw)
+
+
+def list_published(
+    backend: Backend,
+    limits: Limits,
+    cursor_secret: bytes,
+    collection: str,
+    *,
+    tag: str | None = None,
+    sort: str | None = None,
+    limit: str | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    require_collection(backend, collection)
+    order = sort or "-published_at"
+    if order not in SORT_ORDERS:
+        raise BadRequest(f"sort must be one of {', '.join(SORT_ORDERS)}.", {"parameter": "sort"})
+    size = _page_size(limit, limits)
+    try:
+        tag_value = normalize_tag(tag) if tag is not None else None
+    except ValueError as exc:
+        raise BadRequest(f"tag: {exc}.", {"parameter": "tag"}) from exc
+    scope = {"c": collection, "s": order, "t": tag_value}
+    after = None
+    if cursor:
+        payload = cursors.decode(cursor, cursor_secret)
+        if payload.get("q") != scope or not isinstance(payload.get("a"), list):
+            raise BadRequest("The cursor was made for another query.", {"parameter": "cursor"})
+        after = tuple(str(x) for x in payload["a"])
+        if len(after) != 2:
+            raise BadRequest("The cursor is invalid.", {"parameter": "cursor"})
+    now = to_iso(backend.clock.now())
+    records = backend.index.list_published(
+        PageQuery(
+            collection=collection,
+            now=now,
+            sort=order,
+            tag=tag_value,
+            limit=size + 1,
+            after=after,  # type: ignore[arg-type]
+        )
+    )
+    next_cursor = None
+    if len(records) > size:
+        records = records[:size]
+        last = records[-1]
+        sort_value = last.title.casefold() if order == "title" else last.published_at
+        next_cursor = cursors.encode({"q": scope, "a": [sort_value, last.slug]}, cursor_secret)
+    return {"items": [summary(r) for r in records], "next_cursor": next_cursor}
+
+
+def find_published(backend: Backend, collection: str, slug: str) -> PublishedEntry:
+    """The entry readers may see, or NotFound: a draft, an unpublished or a not-yet-due
+    entry is indistinguishable from a missing one."""
+    require_collection(backend, collection)
+    validate_slug(slug)
+    record = backend.index.get_entry(collection, "published", slug)
+    now = to_iso(backend.clock.now())
+    if (
+        record is None
+        or record.deleted
+        or record.html_key is None
+        or record.published_at is None
+        or record.published_at > now
+    ):
+        raise NotFound(f"There is no published entry {slug!r} in {collection!r}.")
+    return PublishedEntry(record, f'"{record.rendered_sha256}.{RENDERER_VERSION}"')
+
+
+def read_html(backend: Backend, entry: PublishedEntry) -> str:
+    assert entry.record.html_key is not None
+    return backend.objects.get(entry.record.html_key).data.decode("utf-8")
+
+
+def check_bad_request_params(params: dict[str, str], allowed: set[str]) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise BadRequest(
+            f"Unknown query parameter(s): {', '.join(unknown)}.", {"parameters": unknown}
+        )

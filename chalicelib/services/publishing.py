@@ -1,0 +1,102 @@
+"""Publish (now or at a future instant) and unpublish entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import frontmatter
+from ..domain.entries import EntryRecord, object_key, validate_front_matter
+from ..domain.errors import FieldError, NotFound, ValidationFailed
+from ..domain.names import validate_slug
+from ..domain.timeutil import normalize_instant, to_iso
+from ..ports import Backend, ObjectNotFound
+from .collections import require_collection
+from .entries import MARKDOWN_TYPE, check_if_match
+
+
+def _publish_instant(value: Any) -> str:
+    try:
+        if not isinstance(value, str):
+            raise TypeError
+        return normalize_instant(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(
+            "publish_at must be an ISO 8601 date-time.",
+            [FieldError("publish_at", "must be an ISO 8601 date-time", "invalid-datetime")],
+        ) from exc
+
+
+def publish(
+    backend: Backend,
+    collection_name: str,
+    slug: str,
+    *,
+    publish_at: Any = None,
+    if_match: str | None = None,
+) -> dict[str, Any]:
+    """Snapshot the current draft as the published version.
+
+    The date shown to readers is ``publish_at`` if given, else the draft's ``published_at``,
+    else the date of the earlier publication, else now. A date in the future schedules it.
+    """
+    collection = require_collection(backend, collection_name)
+    validate_slug(slug)
+    try:
+        draft = backend.objects.get(object_key(collection_name, slug, "draft"))
+    except ObjectNotFound as exc:
+        raise NotFound(f"There is no entry {slug!r} in {collection_name!r}.") from exc
+    check_if_match(draft.info.etag, if_match)
+    fm, body = frontmatter.parse(draft.data.decode("utf-8"))
+    fm = validate_front_matter(fm, collection)
+    previous = backend.index.get_entry(collection_name, "published", slug)
+    if publish_at is not None:
+        fm["published_at"] = _publish_instant(publish_at)
+    elif "published_at" not in fm:
+        earlier = previous.published_at if previous and not previous.deleted else None
+        fm["published_at"] = earlier or to_iso(backend.clock.now())
+    key = object_key(collection_name, slug, "published")
+    before = backend.objects.head(key)
+    info = backend.objects.put(
+        key,
+        frontmatter.serialize(fm, body).encode("utf-8"),
+        content_type=MARKDOWN_TYPE,
+        metadata={"draft-etag": draft.info.etag, "draft-version": draft.info.version_id},
+    )
+    backend.index.stage_entry(
+        EntryRecord(
+            collection=collection_name,
+            slug=slug,
+            stage="published",
+            title=fm["title"],
+            front_matter=fm,
+            tags=list(fm.get("tags", [])),
+            published_at=fm["published_at"],
+            updated_at=fm.get("updated_at"),
+            source_etag=info.etag,
+            version_id=info.version_id,
+        ),
+        expected_etag=before.etag if before else None,
+    )
+    scheduled = fm["published_at"] > to_iso(backend.clock.now())
+    return {
+        "collection": collection_name,
+        "slug": slug,
+        "state": "scheduled" if scheduled else "published",
+        "published_at": fm["published_at"],
+        "draft_etag": draft.info.etag,
+        "revision": info.version_id,
+    }
+
+
+def unpublish(backend: Backend, collection_name: str, slug: str) -> dict[str, Any]:
+    require_collection(backend, collection_name)
+    validate_slug(slug)
+    key = object_key(collection_name, slug, "published")
+    before = backend.objects.head(key)
+    if before is None:
+        if backend.objects.head(object_key(collection_name, slug, "draft")) is None:
+            raise NotFound(f"There is no entry {slug!r} in {collection_name!r}.")
+        return {"collection": collection_name, "slug": slug, "state": "draft"}
+    backend.objects.delete(key)
+    backend.index.stage_removal(collection_name, "published", slug, expected_etag=before.etag)
+    return {"collection": collection_name, "slug": slug, "state": "draft"}

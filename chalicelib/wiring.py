@@ -1,0 +1,102 @@
+"""Builds the backend once per container (Lambda execution environment or local process)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .domain.limits import Limits
+from .ports import Backend
+
+_lock = threading.Lock()
+_container: Container | None = None
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def limits_from_env() -> Limits:
+    base = Limits()
+    return Limits(
+        max_body_bytes=_int_env("CMS_MAX_BODY_BYTES", base.max_body_bytes),
+        max_markdown_bytes=_int_env("CMS_MAX_MARKDOWN_BYTES", base.max_markdown_bytes),
+    )
+
+
+@dataclass
+class Container:
+    backend: Backend
+    limits: Limits
+    backend_name: str
+    drain: Any = None  # local backend: delivers queued S3 events in process
+    _cursor_secret: bytes | None = field(default=None, repr=False)
+
+    @property
+    def cursor_secret(self) -> bytes:
+        if self._cursor_secret is None:
+            name = "secrets/cursor-signing-key"
+            value = self.backend.config.get(name)
+            if value is None:
+                value = secrets.token_hex(32)
+                self.backend.config.put(name, value, secret=True)
+            self._cursor_secret = bytes.fromhex(value)
+        return self._cursor_secret
+
+    def process_events(self) -> int:
+        """Local backend: deliver pending object events now. AWS: Lambda does it."""
+        return int(self.drain()) if self.drain is not None else 0
+
+
+def build_local(data_dir: Path, limits: Limits) -> Container:
+    from . import events
+    from .adapters.local import event_queue, object_store, sqlite_index
+    from .adapters.local.config_file import JsonConfigStore
+    from .adapters.local.sqlite import Database
+
+    objects_db = Database(data_dir / "objects.sqlite3", object_store.SCHEMA + event_queue.SCHEMA)
+    queue = event_queue.EventQueue(objects_db)
+    backend = Backend(
+        objects=object_store.LocalObjectStore(objects_db, data_dir / "blobs", events=queue),
+        index=sqlite_index.SqliteIndex(Database(data_dir / "index.sqlite3", sqlite_index.SCHEMA)),
+        config=JsonConfigStore(data_dir / "config.json"),
+        dead_letters=event_queue.LocalDeadLetters(objects_db),
+    )
+
+    def drain() -> int:
+        return queue.drain(
+            lambda message: events.handle_notification(backend, limits, message),
+            on_dead_letter=lambda message, error: events.record_dead_letter(
+                backend, message, error
+            ),
+        )
+
+    return Container(backend=backend, limits=limits, backend_name="local", drain=drain)
+
+
+def container() -> Container:
+    """The container of this process, built on first use from the environment."""
+    global _container
+    if _container is None:
+        with _lock:
+            if _container is None:
+                backend = os.environ.get("CMS_BACKEND", "local")
+                if backend != "local":
+                    raise RuntimeError(f"CMS_BACKEND={backend!r} is not available yet")
+                data_dir = Path(os.environ.get("CMS_DATA_DIR", ".cms-data")).resolve()
+                built = build_local(data_dir, limits_from_env())
+                built.process_events()  # recover events left by an earlier process
+                _container = built
+    return _container
+
+
+def reset() -> None:
+    """Forget the container (tests; a changed environment)."""
+    global _container
+    with _lock:
+        _container = None

@@ -1,0 +1,130 @@
+"""Shared fixtures: a fresh local backend in a temp dir, and the Chalice app over it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import wiring
+
+ADMIN_KEY = "test-admin-key-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+JSON_ADMIN = {**ADMIN, "Content-Type": "application/json"}
+
+
+class FrozenClock:
+    """A clock tests can move: scheduling is tested without waiting."""
+
+    def __init__(self, now: dt.datetime | None = None) -> None:
+        self.current = now or dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    directory = tmp_path / "cms-data"
+    monkeypatch.setenv("CMS_DATA_DIR", str(directory))
+    monkeypatch.setenv("CMS_ADMIN_KEY", ADMIN_KEY)
+    monkeypatch.setenv("CMS_BACKEND", "local")
+    wiring.reset()
+    yield directory
+    wiring.reset()
+
+
+@pytest.fixture
+def container(data_dir: Path) -> wiring.Container:
+    """The process container the app uses (built now, so tests can reach its backend)."""
+    return wiring.container()
+
+
+@pytest.fixture
+def clock(container: wiring.Container) -> FrozenClock:
+    frozen = FrozenClock()
+    container.backend.clock = frozen
+    return frozen
+
+
+@pytest.fixture
+def client(container: wiring.Container) -> Iterator[Client]:
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+class Api:
+    """Small conveniences over chalice.test.Client for readable tests."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> Any:
+        all_headers = {**(ADMIN if auth else {}), **(headers or {})}
+        raw: str | bytes | None
+        if body is None or isinstance(body, str | bytes):
+            raw = body
+        else:
+            raw = json.dumps(body)
+            all_headers.setdefault("Content-Type", "application/json")
+        return getattr(self.client.http, method.lower())(path, headers=all_headers, body=raw)
+
+    def json(
+        self, method: str, path: str, body: Any = None, *, expect: int = 200, **kwargs: Any
+    ) -> Any:
+        response = self.call(method, path, body, **kwargs)
+        assert response.status_code == expect, (response.status_code, response.body)
+        return json.loads(response.body) if response.body else None
+
+    def collection(self, name: str = "blog", fields: dict[str, Any] | None = None) -> Any:
+        spec: dict[str, Any] = {"title": name.title()}
+        if fields is not None:
+            spec["fields"] = fields
+        return self.json("PUT", f"/v1/manage/collections/{name}", spec, expect=201)
+
+    def entry(
+        self, collection: str = "blog", body: str = "Hello *world*.", **front_matter: Any
+    ) -> Any:
+        front_matter.setdefault("title", "Hello world")
+        return self.json(
+            "POST",
+            f"/v1/manage/content/{collection}",
+            {"front_matter": front_matter, "body": body},
+            expect=201,
+        )
+
+    def publish(self, collection: str, slug: str, **options: Any) -> Any:
+        return self.json("POST", f"/v1/manage/content/{collection}/{slug}/publish", options or None)
+
+
+@pytest.fixture
+def api(client: Client) -> Api:
+    return Api(client)
+
+
+def problem(response: Any) -> dict[str, Any]:
+    """Assert a response is problem+json and return its body."""
+    assert response.headers["Content-Type"] == "application/problem+json", response.headers
+    body = json.loads(response.body)
+    assert {"type", "title", "status", "detail"} <= set(body)
+    assert body["status"] == response.status_code
+    assert "Traceback" not in response.body.decode()
+    return body
