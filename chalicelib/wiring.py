@@ -35,6 +35,7 @@ class Container:
     limits: Limits
     backend_name: str
     drain: Any = None  # local backend: delivers queued S3 events in process
+    closers: list[Any] = field(default_factory=list, repr=False)
     _cursor_secret: bytes | None = field(default=None, repr=False)
 
     @property
@@ -48,6 +49,10 @@ class Container:
             self._cursor_secret = bytes.fromhex(value)
         return self._cursor_secret
 
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+
     def process_events(self) -> int:
         """Local backend: deliver pending object events now. AWS: Lambda does it."""
         return int(self.drain()) if self.drain is not None else 0
@@ -60,10 +65,11 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
     from .adapters.local.sqlite import Database
 
     objects_db = Database(data_dir / "objects.sqlite3", object_store.SCHEMA + event_queue.SCHEMA)
+    index_db = Database(data_dir / "index.sqlite3", sqlite_index.SCHEMA)
     queue = event_queue.EventQueue(objects_db)
     backend = Backend(
         objects=object_store.LocalObjectStore(objects_db, data_dir / "blobs", events=queue),
-        index=sqlite_index.SqliteIndex(Database(data_dir / "index.sqlite3", sqlite_index.SCHEMA)),
+        index=sqlite_index.SqliteIndex(index_db),
         config=JsonConfigStore(data_dir / "config.json"),
         dead_letters=event_queue.LocalDeadLetters(objects_db),
     )
@@ -76,7 +82,13 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
             ),
         )
 
-    return Container(backend=backend, limits=limits, backend_name="local", drain=drain)
+    return Container(
+        backend=backend,
+        limits=limits,
+        backend_name="local",
+        drain=drain,
+        closers=[objects_db.close, index_db.close],
+    )
 
 
 def container() -> Container:
@@ -99,4 +111,6 @@ def reset() -> None:
     """Forget the container (tests; a changed environment)."""
     global _container
     with _lock:
+        if _container is not None:
+            _container.close()
         _container = None

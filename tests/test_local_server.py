@@ -1,0 +1,145 @@
+"""The README's promise, over real HTTP: `chalice local` on the embedded backend serves the
+CMS, and the data is still there after a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_KEY = "local-server-admin-key"
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _chalice() -> str:
+    candidate = Path(sys.executable).parent / "chalice"
+    found = str(candidate) if candidate.exists() else shutil.which("chalice")
+    assert found, "the chalice command is installed by requirements-dev.txt"
+    return found
+
+
+class LocalServer:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "CMS_DATA_DIR": str(self.data_dir), "CMS_ADMIN_KEY": ADMIN_KEY}
+        self.process = subprocess.Popen(
+            [_chalice(), "local", "--stage", "local", "--port", str(self.port),
+             "--no-autoreload"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode() if self.process.stdout else ""
+                pytest.fail(f"chalice local exited: {output}")
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        pytest.fail("chalice local did not answer /health within 30 s")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LocalServer]:
+    running = LocalServer(tmp_path / "cms-data")
+    running.start()
+    yield running
+    running.stop()
+
+
+def test_create_publish_fetch_restart_and_fetch_again(server: LocalServer) -> None:
+    url = server.url
+    r = requests.put(f"{url}/v1/manage/collections/blog", json={"title": "Blog"},
+                     headers=AUTH, timeout=10)
+    assert r.status_code == 201, r.text
+
+    document = "---\ntitle: Hello from chalice local\ntags: [Intro]\n---\n# Hi\n\nFirst *post*.\n"
+    r = requests.post(f"{url}/v1/manage/content/blog", data=document.encode(),
+                      headers={**AUTH, "Content-Type": "text/markdown"}, timeout=10)
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"] == "/v1/manage/content/blog/hello-from-chalice-local"
+    slug = r.json()["slug"]
+
+    r = requests.get(f"{url}/v1/content/blog/{slug}", timeout=10)
+    assert r.status_code == 404  # a draft is invisible
+
+    r = requests.post(f"{url}/v1/manage/content/blog/{slug}/publish", headers=AUTH, timeout=10)
+    assert r.status_code == 200, r.text
+
+    r = requests.get(f"{url}/v1/content/blog/{slug}", timeout=10)
+    assert r.status_code == 200, r.text
+    entry = r.json()
+    assert '<em>post</em>' in entry["html"]
+    assert entry["tags"] == ["intro"]
+    etag = r.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    r = requests.get(f"{url}/v1/content/blog/{slug}", headers={"If-None-Match": etag},
+                     timeout=10)
+    assert r.status_code == 304
+
+    server.stop()
+    server.start()
+
+    r = requests.get(f"{url}/v1/content/blog/{slug}", timeout=10)
+    assert r.status_code == 200
+    assert r.json()["html"] == entry["html"]
+    assert r.headers["ETag"] == etag
+    listing = requests.get(f"{url}/v1/content/blog", timeout=10).json()
+    assert [item["slug"] for item in listing["items"]] == [slug]
+
+
+def test_errors_are_problem_json_over_http(server: LocalServer) -> None:
+    url = server.url
+    r = requests.post(f"{url}/v1/manage/content/blog", data=b"{}", timeout=10)
+    assert r.status_code == 401
+    assert r.headers["Content-Type"] == "application/problem+json"
+
+    requests.put(f"{url}/v1/manage/collections/blog", json={}, headers=AUTH, timeout=10)
+    r = requests.post(f"{url}/v1/manage/content/blog", data=b"{not json",
+                      headers={**AUTH, "Content-Type": "application/json"}, timeout=10)
+    assert r.status_code == 400
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(r.text)["detail"].startswith("Malformed JSON")
+
+    r = requests.post(f"{url}/v1/manage/content/blog", data=b"<x/>",
+                      headers={**AUTH, "Content-Type": "application/xml"}, timeout=10)
+    assert r.status_code == 415
+    assert r.headers["Content-Type"] == "application/problem+json"
+
+    r = requests.get(f"{url}/v1/content/blog?limit=1000", timeout=10)
+    assert r.status_code == 400
+    assert r.json()["status"] == 400
