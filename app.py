@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import admin, delivery, management
+from chalicelib.api import admin, delivery, event_handlers, management
 from chalicelib.api.middleware import deliver_local_events, problem_middleware
 
 app = Chalice(app_name="headless-cms")
@@ -11,3 +11,4 @@ app.register_middleware(deliver_local_events, "http")
 app.register_blueprint(delivery.bp)
 app.register_blueprint(management.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(event_handlers.bp)

@@ -25,6 +25,10 @@ class ObjectPreconditionFailed(Exception):
     """A conditional write lost: the object changed (If-Match) or exists (If-None-Match)."""
 
 
+class StorageUnavailable(Exception):
+    """The storage service failed after its own retries; the request may be retried later."""
+
+
 class InvalidObjectKey(ValueError):
     """A key that is empty, absolute, has '..' segments, NUL or control characters."""
 
@@ -133,7 +137,8 @@ class Index(Protocol):
 
     def apply_render(self, record: EntryRecord) -> bool:
         """The event handler's write of a rendered (or removed: ``record.deleted``) entry,
-        applied iff ``record.sequencer`` is newer than the row's."""
+        applied iff ``record.sequencer`` is newer than the row's; it also clears any
+        object error recorded for the entry's key."""
         ...
 
     def apply_failure(

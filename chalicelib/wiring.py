@@ -91,6 +91,28 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
     )
 
 
+def build_aws(limits: Limits) -> Container:
+    from .adapters.aws import clients
+    from .adapters.aws.dynamodb_index import DynamoIndex
+    from .adapters.aws.s3_store import S3ObjectStore
+    from .adapters.aws.settings import AwsSettings
+    from .adapters.aws.sqs_dead_letters import SqsDeadLetters
+    from .adapters.aws.ssm_config import SsmConfigStore
+
+    settings = AwsSettings.from_env()
+    backend = Backend(
+        objects=S3ObjectStore(clients.client("s3"), settings.bucket),
+        index=DynamoIndex(clients.client("dynamodb"), settings.table),
+        config=SsmConfigStore(
+            clients.client("ssm"), settings.ssm_prefix, ttl_seconds=settings.config_ttl_seconds
+        ),
+        dead_letters=SqsDeadLetters(
+            clients.client("sqs"), settings.dead_letter_queue, settings.events_queue
+        ),
+    )
+    return Container(backend=backend, limits=limits, backend_name="aws")
+
+
 def container() -> Container:
     """The container of this process, built on first use from the environment."""
     global _container
@@ -98,11 +120,14 @@ def container() -> Container:
         with _lock:
             if _container is None:
                 backend = os.environ.get("CMS_BACKEND", "local")
-                if backend != "local":
-                    raise RuntimeError(f"CMS_BACKEND={backend!r} is not available yet")
-                data_dir = Path(os.environ.get("CMS_DATA_DIR", ".cms-data")).resolve()
-                built = build_local(data_dir, limits_from_env())
-                built.process_events()  # recover events left by an earlier process
+                if backend == "aws":
+                    built = build_aws(limits_from_env())
+                elif backend == "local":
+                    data_dir = Path(os.environ.get("CMS_DATA_DIR", ".cms-data")).resolve()
+                    built = build_local(data_dir, limits_from_env())
+                    built.process_events()  # recover events left by an earlier process
+                else:
+                    raise RuntimeError(f"CMS_BACKEND must be 'local' or 'aws', not {backend!r}")
                 _container = built
     return _container
 

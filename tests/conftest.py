@@ -49,6 +49,20 @@ def container(data_dir: Path) -> wiring.Container:
 
 
 @pytest.fixture
+def aws_container(monkeypatch: pytest.MonkeyPatch) -> Iterator[wiring.Container]:
+    """The container on the AWS backend, on moto in process, provisioned like a stage."""
+    from moto import mock_aws
+
+    from tests.aws_stage import aws_environment, provisioned_stage, pumping_container
+
+    aws_environment(monkeypatch, ADMIN_KEY)
+    with mock_aws(), provisioned_stage() as settings:
+        container = pumping_container(settings)
+        container.process_events()  # S3 sends an s3:TestEvent first
+        yield container
+
+
+@pytest.fixture
 def clock(container: wiring.Container) -> FrozenClock:
     frozen = FrozenClock()
     container.backend.clock = frozen

@@ -20,9 +20,10 @@ from ..domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from ..domain.limits import Limits
+from ..domain.limits import Limits, is_ascii_int
+from ..ports import StorageUnavailable
 from ..wiring import container
-from .problems import from_error, internal_error
+from .problems import from_error, internal_error, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., A
                 return view(**kwargs)
             except CMSError as error:
                 return from_error(error, request)
+            except StorageUnavailable:
+                log.warning("storage unavailable in %s %s", request.method, path, exc_info=True)
+                return unavailable()
             except Exception:
                 log.exception("unhandled error in %s %s", request.method, path)
                 return internal_error()
@@ -58,7 +62,7 @@ def limits() -> Limits:
 def raw_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     max_bytes = limits().max_body_bytes
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    if declared and is_ascii_int(declared) and int(declared) > max_bytes:
         raise PayloadTooLarge(
             f"The request body is over the {max_bytes}-byte limit.", {"limit": max_bytes}
         )

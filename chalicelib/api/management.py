@@ -8,6 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from ..domain.errors import BadRequest
+from ..domain.limits import parse_page_size
 from ..domain.names import validate_slug
 from ..services import collections, entries, publishing
 from ..services.entries import Document
@@ -87,10 +88,7 @@ def create_entry(collection: str) -> Response:
 def list_drafts(collection: str) -> Response:
     require(bp.current_request, "content:read")
     params = query(bp.current_request)
-    raw_limit = params.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
-        raise BadRequest("limit must be an integer from 1 to 100.", {"parameter": "limit"})
-    limit = int(raw_limit)
+    limit = parse_page_size(params.get("limit"), default=50, maximum=100)
     status = params.get("status")
     if status not in (None, "pending", "rendered", "failed"):
         raise BadRequest("status must be pending, rendered or failed.", {"parameter": "status"})

@@ -11,6 +11,7 @@ from chalice import Response
 from chalice.app import Request
 
 from ..domain.errors import CMSError
+from ..ports import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,16 @@ def from_error(error: CMSError, request: Request | None = None) -> Response:
     )
 
 
+def unavailable() -> Response:
+    return problem(
+        503,
+        "service-unavailable",
+        "Service unavailable",
+        "The storage backend is unavailable right now; try again shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
 def internal_error() -> Response:
     return problem(
         500,
@@ -96,6 +107,9 @@ def problem_middleware(event: Request, get_response: Callable[[Request], Respons
         response = get_response(event)
     except CMSError as error:
         return from_error(error, event)
+    except StorageUnavailable:
+        log.warning("storage unavailable", exc_info=True)
+        return unavailable()
     except Exception:
         log.exception("unhandled error")
         return internal_error()

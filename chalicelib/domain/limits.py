@@ -4,6 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import BadRequest
+
+
+def is_ascii_int(text: str) -> bool:
+    """'12' yes; '-1', '', superscript or full-width digits no (str.isdigit takes those)."""
+    return text.isascii() and text.isdigit()
+
+
+def parse_page_size(raw: str | None, *, default: int, maximum: int) -> int:
+    if raw is None or raw == "":
+        return default
+    if not is_ascii_int(raw) or not 1 <= int(raw) <= maximum:
+        raise BadRequest(f"limit must be an integer from 1 to {maximum}.", {"parameter": "limit"})
+    return int(raw)
+
 
 @dataclass(frozen=True)
 class Limits:

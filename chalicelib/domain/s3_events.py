@@ -71,6 +71,15 @@ def make_record(
     }
 
 
+def _sequencer_from_time(event_time: str | None) -> str:
+    """S3 always sends a sequencer; some emulators do not. Then the event time (to the
+    millisecond) stands in for it, which orders events on one key that are 1 ms apart."""
+    if not event_time:
+        return "0"
+    instant = dt.datetime.fromisoformat(event_time.replace("Z", "+00:00"))
+    return f"{int(instant.timestamp() * 1_000_000):X}"
+
+
 def is_test_event(message: dict[str, Any]) -> bool:
     """S3 sends 's3:TestEvent' once when a notification is configured; it carries no change."""
     return message.get("Event") == "s3:TestEvent"
@@ -91,7 +100,7 @@ def iter_object_events(message: dict[str, Any] | str) -> Iterator[ObjectEvent]:
             bucket=s3["bucket"]["name"],
             key=unquote_plus(obj["key"]),
             event_name=record["eventName"],
-            sequencer=obj["sequencer"],
+            sequencer=obj.get("sequencer") or _sequencer_from_time(record.get("eventTime")),
             version_id=obj.get("versionId"),
             etag=obj.get("eTag"),
             size=obj.get("size"),

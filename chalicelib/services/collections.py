@@ -81,6 +81,8 @@ def delete_collection(backend: Backend, name: str) -> None:
 
 def sync_from_object(backend: Backend, key: str) -> None:
     """Make the index match the collection object at ``key`` (event handler, reindex)."""
+    if not key.startswith(PREFIX) or not key.endswith(".json"):
+        raise ValidationFailed(f"{key} is not a collection key: expected collections/NAME.json")
     name = key[len(PREFIX) : -len(".json")]
     validate_collection_name(name)
     try:

@@ -8,7 +8,7 @@ from typing import Any
 from ..domain import cursors
 from ..domain.entries import EntryRecord
 from ..domain.errors import BadRequest, NotFound
-from ..domain.limits import Limits
+from ..domain.limits import Limits, parse_page_size
 from ..domain.names import normalize_tag, validate_slug
 from ..domain.rendering import RENDERER_VERSION  # a constant: Markdown itself stays unloaded
 from ..domain.timeutil import to_iso
@@ -45,16 +45,6 @@ def summary(record: EntryRecord) -> dict[str, Any]:
     }
 
 
-def _page_size(raw: str | None, limits: Limits) -> int:
-    if raw is None or raw == "":
-        return limits.default_page_size
-    if not raw.isdigit() or not 1 <= int(raw) <= limits.max_page_size:
-        raise BadRequest(
-            f"limit must be an integer from 1 to {limits.max_page_size}.", {"parameter": "limit"}
-        )
-    return int(raw)
-
-
 def list_published(
     backend: Backend,
     limits: Limits,
@@ -70,7 +60,7 @@ def list_published(
     order = sort or "-published_at"
     if order not in SORT_ORDERS:
         raise BadRequest(f"sort must be one of {', '.join(SORT_ORDERS)}.", {"parameter": "sort"})
-    size = _page_size(limit, limits)
+    size = parse_page_size(limit, default=limits.default_page_size, maximum=limits.max_page_size)
     try:
         tag_value = normalize_tag(tag) if tag is not None else None
     except ValueError as exc:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..domain import frontmatter
 from ..domain.entries import EntryRecord, object_key, validate_front_matter
-from ..domain.errors import FieldError, NotFound, ValidationFailed
+from ..domain.errors import CMSError, FieldError, NotFound, ValidationFailed
 from ..domain.names import validate_slug
 from ..domain.timeutil import normalize_instant, to_iso
 from ..ports import Backend, ObjectNotFound
@@ -24,6 +24,21 @@ def _publish_instant(value: Any) -> str:
             "publish_at must be an ISO 8601 date-time.",
             [FieldError("publish_at", "must be an ISO 8601 date-time", "invalid-datetime")],
         ) from exc
+
+
+def _last_published_at(backend: Backend, collection: str, slug: str) -> str | None:
+    """The published_at of the latest published snapshot, from the object's versions."""
+    key = object_key(collection, slug, "published")
+    for version in backend.objects.list_versions(key):
+        if version.is_delete_marker:
+            continue
+        try:
+            data = backend.objects.get(key, version_id=version.version_id).data
+            value = frontmatter.parse(data.decode("utf-8"))[0].get("published_at")
+        except (ObjectNotFound, UnicodeDecodeError, CMSError):
+            return None
+        return value if isinstance(value, str) else None
+    return None
 
 
 def publish(
@@ -53,6 +68,8 @@ def publish(
         fm["published_at"] = _publish_instant(publish_at)
     elif "published_at" not in fm:
         earlier = previous.published_at if previous and not previous.deleted else None
+        if earlier is None and previous is not None:  # unpublished once: ask its history
+            earlier = _last_published_at(backend, collection_name, slug)
         fm["published_at"] = earlier or to_iso(backend.clock.now())
     key = object_key(collection_name, slug, "published")
     before = backend.objects.head(key)

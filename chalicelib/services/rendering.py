@@ -64,7 +64,6 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
                 sequencer=event.sequencer,
             )
         )
-        backend.index.clear_object_error(event.key)
         return
     collection = backend.index.get_collection(collection_name)
     if collection is None:
@@ -115,7 +114,7 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
     if stage == "published" and published_at is None:
         published_at = to_iso(stored.info.last_modified)
         fm["published_at"] = published_at
-    applied = backend.index.apply_render(
+    backend.index.apply_render(
         EntryRecord(
             collection=collection_name,
             slug=slug,
@@ -137,5 +136,3 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
             sequencer=event.sequencer,
         )
     )
-    if applied:
-        backend.index.clear_object_error(event.key)

@@ -166,7 +166,7 @@ class LocalDeadLetters:
                 rows = conn.execute("SELECT id, body FROM dead_letters ORDER BY id").fetchall()
             else:
                 rows = []
-                for message_id in (int(i) for i in ids if i.isdigit()):
+                for message_id in (int(i) for i in ids if i.isascii() and i.isdigit()):
                     row = conn.execute(
                         "SELECT id, body FROM dead_letters WHERE id = ?", (message_id,)
                     ).fetchone()

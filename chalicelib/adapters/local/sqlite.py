@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ class Database:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self.connection().executescript(schema)
 
@@ -31,8 +32,20 @@ class Database:
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                self._close_orphans()
+                self._all.append((weakref.ref(threading.current_thread()), conn))
         return conn
+
+    def _close_orphans(self) -> None:
+        """Close the connections of threads that ended (a threaded server makes many)."""
+        alive = []
+        for thread, conn in self._all:
+            owner = thread()
+            if owner is not None and owner.is_alive():
+                alive.append((thread, conn))
+            else:
+                conn.close()
+        self._all = alive
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -51,7 +64,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all:
+            for _, conn in self._all:
                 conn.close()
             self._all.clear()
         self._local = threading.local()

@@ -288,6 +288,7 @@ class SqliteIndex:
                 base = _record(row) if row is not None else record
                 record = self._tombstone(base, record.sequencer)
             self._write(conn, record)
+            conn.execute("DELETE FROM object_errors WHERE key = ?", (record.key,))
             return True
 
     def apply_failure(

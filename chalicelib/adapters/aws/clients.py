@@ -1,0 +1,40 @@
+"""boto3 clients, made once per execution environment, with timeouts and standard retries.
+
+boto3 reads ``AWS_ENDPOINT_URL`` (and ``AWS_ENDPOINT_URL_<SERVICE>``) itself, so pointing the
+whole app at moto or any compatible endpoint needs no code here.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+CLIENT_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=10,
+    retries={"mode": "standard", "max_attempts": 5},
+)
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+def client(service: str) -> Any:
+    """The shared client for ``service`` ('s3', 'dynamodb', 'ssm', 'sqs')."""
+    found = _clients.get(service)
+    if found is None:
+        with _lock:
+            found = _clients.get(service)
+            if found is None:
+                found = boto3.session.Session().client(service, config=CLIENT_CONFIG)
+                _clients[service] = found
+    return found
+
+
+def reset() -> None:
+    """Forget the clients (tests that change the endpoint or credentials)."""
+    with _lock:
+        _clients.clear()

@@ -1,0 +1,500 @@
+"""The Index port on one DynamoDB table (key design and access patterns: docs/dynamodb.md).
+
+Every list page is one Query on a GSI (more only when a filter leaves a page short); the
+event writes are conditional on the S3 sequencer; the API's staging writes are conditional
+on the source ETag; an entry and its tag items change together in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from ...domain.collections import Collection
+from ...domain.entries import EntryRecord, Stage
+from ...domain.sequencer import padded
+from ...ports import ManageQuery, ObjectError, PageQuery
+from .errors import code, storage
+
+SEP = "\x1f"  # below every printable character: 'abc' sorts before 'abc d'
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _dump(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _load(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def sort_title(title: str) -> str:
+    return "".join(" " if ord(c) < 32 else c for c in title.casefold())
+
+
+def _entry_pk(collection: str, slug: str) -> str:
+    return f"ENTRY#{collection}#{slug}"
+
+
+def _date_key(published_at: str | None, slug: str) -> str:
+    return f"{published_at}#{slug}"
+
+
+def _title_key(title: str, slug: str) -> str:
+    return f"{sort_title(title)}{SEP}{slug}"
+
+
+def _visible(record: EntryRecord) -> bool:
+    return (
+        record.stage == "published"
+        and not record.deleted
+        and record.html_key is not None
+        and record.published_at is not None
+    )
+
+
+def _entry_item(record: EntryRecord) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "PK": _entry_pk(record.collection, record.slug),
+        "SK": f"STAGE#{record.stage}",
+        "collection": record.collection,
+        "stage": record.stage,
+        "slug": record.slug,
+        "title": record.title,
+        "front_matter": json.dumps(record.front_matter),
+        "tags": json.dumps(record.tags),
+        "published_at": record.published_at,
+        "updated_at": record.updated_at,
+        "source_etag": record.source_etag,
+        "version_id": record.version_id,
+        "render_status": record.render_status,
+        "render_error": record.render_error,
+        "rendered_sha256": record.rendered_sha256,
+        "html_key": record.html_key,
+        "toc": json.dumps(record.toc),
+        "excerpt": record.excerpt,
+        "word_count": record.word_count,
+        "reading_time_minutes": record.reading_time_minutes,
+        "deleted": record.deleted,
+        "seq": padded(record.sequencer) if record.sequencer else None,
+    }
+    if not record.deleted:
+        item["GSI3PK"] = f"ENTRIES#{record.collection}#{record.stage}"
+        item["GSI3SK"] = record.slug
+    if _visible(record):
+        item["GSI1PK"] = item["GSI2PK"] = f"PUB#{record.collection}"
+        item["GSI1SK"] = _date_key(record.published_at, record.slug)
+        item["GSI2SK"] = _title_key(record.title, record.slug)
+    return item
+
+
+def _tag_item(entry: dict[str, Any], tag: str) -> dict[str, Any]:
+    item = {k: v for k, v in entry.items() if not k.startswith("GSI3")}
+    item["SK"] = f"TAG#{entry['stage']}#{tag}"
+    item["GSI1PK"] = item["GSI2PK"] = f"PUBTAG#{entry['collection']}#{tag}"
+    return item
+
+
+def _record(item: dict[str, Any]) -> EntryRecord:
+    return EntryRecord(
+        collection=item["collection"],
+        slug=item["slug"],
+        stage=item["stage"],
+        title=item["title"],
+        front_matter=json.loads(item.get("front_matter", "{}")),
+        tags=json.loads(item.get("tags", "[]")),
+        published_at=item.get("published_at"),
+        updated_at=item.get("updated_at"),
+        source_etag=item.get("source_etag"),
+        version_id=item.get("version_id"),
+        render_status=item.get("render_status", "pending"),
+        render_error=item.get("render_error"),
+        rendered_sha256=item.get("rendered_sha256"),
+        html_key=item.get("html_key"),
+        toc=json.loads(item.get("toc", "[]")),
+        excerpt=item.get("excerpt"),
+        word_count=int(item.get("word_count", 0)),
+        reading_time_minutes=int(item.get("reading_time_minutes", 0)),
+        deleted=bool(item.get("deleted", False)),
+        sequencer=item.get("seq"),
+    )
+
+
+def _conditional_failure(error: ClientError) -> bool:
+    if code(error) == "ConditionalCheckFailedException":
+        return True
+    if code(error) == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons", [])
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+    return False
+
+
+class DynamoIndex:
+    def __init__(self, client: Any, table: str, *, collection_ttl_seconds: float = 30.0) -> None:
+        self._ddb = client
+        self.table = table
+        self._collection_ttl = collection_ttl_seconds
+        self._collections: dict[str, tuple[float, Collection]] = {}
+
+    # --- entries: reads -------------------------------------------------------------------
+
+    def get_entry(self, collection: str, stage: Stage, slug: str) -> EntryRecord | None:
+        with storage("DynamoDB GetItem"):
+            response = self._ddb.get_item(
+                TableName=self.table,
+                Key=_dump({"PK": _entry_pk(collection, slug), "SK": f"STAGE#{stage}"}),
+            )
+        item = response.get("Item")
+        return _record(_load(item)) if item else None
+
+    def _query(self, request: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Items of one Query; more Queries only if a filter left the page short."""
+        items: list[dict[str, Any]] = []
+        request = {"TableName": self.table, **request}
+        with storage("DynamoDB Query"):
+            while True:
+                response = self._ddb.query(**request, Limit=limit - len(items))
+                items.extend(_load(i) for i in response.get("Items", []))
+                last = response.get("LastEvaluatedKey")
+                if len(items) >= limit or not last:
+                    return items
+                request["ExclusiveStartKey"] = last
+
+    def list_published(self, query: PageQuery) -> list[EntryRecord]:
+        pk = f"PUBTAG#{query.collection}#{query.tag}" if query.tag else f"PUB#{query.collection}"
+        values: dict[str, Any] = {":pk": pk}
+        now_upper = f"{query.now}#~"  # '~' sorts after every slug character
+        if query.sort == "title":
+            condition = "GSI2PK = :pk"
+            if query.after is not None:
+                condition += " AND GSI2SK > :after"
+                values[":after"] = f"{query.after[0]}{SEP}{query.after[1]}"
+            request: dict[str, Any] = {
+                "IndexName": "GSI2",
+                "KeyConditionExpression": condition,
+                "FilterExpression": "published_at <= :now",
+                "ScanIndexForward": True,
+            }
+            values[":now"] = query.now
+        elif query.sort == "published_at":
+            lower = f"{query.after[0]}#{query.after[1]}!" if query.after else ""
+            if lower > now_upper:
+                return []
+            request = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :lower AND :upper",
+                "ScanIndexForward": True,
+            }
+            values.update({":lower": lower, ":upper": now_upper})
+        else:
+            upper = now_upper
+            if query.after is not None:
+                upper = min(upper, f"{query.after[0]}#{query.after[1]}")
+            request = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK < :upper",
+                "ScanIndexForward": False,
+            }
+            values[":upper"] = upper
+        request["ExpressionAttributeValues"] = _dump(values)
+        return [_record(i) for i in self._query(request, query.limit)]
+
+    def list_entries(self, query: ManageQuery) -> list[EntryRecord]:
+        values: dict[str, Any] = {":pk": f"ENTRIES#{query.collection}#{query.stage}"}
+        condition = "GSI3PK = :pk"
+        if query.after:
+            condition += " AND GSI3SK > :after"
+            values[":after"] = query.after
+        request: dict[str, Any] = {"IndexName": "GSI3", "KeyConditionExpression": condition}
+        if query.status:
+            request["FilterExpression"] = "render_status = :status"
+            values[":status"] = query.status
+        request["ExpressionAttributeValues"] = _dump(values)
+        return [_record(i) for i in self._query(request, query.limit)]
+
+    def count_entries(self, collection: str) -> int:
+        total = 0
+        paginator = self._ddb.get_paginator("query")
+        with storage("DynamoDB Query"):
+            for page in paginator.paginate(
+                TableName=self.table,
+                IndexName="GSI3",
+                KeyConditionExpression="GSI3PK = :pk",
+                ExpressionAttributeValues=_dump({":pk": f"ENTRIES#{collection}#draft"}),
+                Select="COUNT",
+            ):
+                total += int(page.get("Count", 0))
+        return total
+
+    # --- entries: writes ------------------------------------------------------------------
+
+    def _items_of(self, collection: str, slug: str) -> list[dict[str, Any]]:
+        with storage("DynamoDB Query"):
+            response = self._ddb.query(
+                TableName=self.table,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues=_dump({":pk": _entry_pk(collection, slug)}),
+                ConsistentRead=True,
+            )
+        return [_load(i) for i in response.get("Items", [])]
+
+    def _replace(
+        self,
+        record: EntryRecord,
+        existing: list[dict[str, Any]],
+        condition: str,
+        values: dict[str, Any],
+        *,
+        clear_error: bool = False,
+    ) -> bool:
+        """Put the entry item and make its tag items match, in one transaction."""
+        item = _entry_item(record)
+        stage_prefix = f"TAG#{record.stage}#"
+        old_tags = {i["SK"] for i in existing if i["SK"].startswith(stage_prefix)}
+        new_items = [_tag_item(item, t) for t in record.tags] if _visible(record) else []
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": _dump(item),
+                    "ConditionExpression": condition,
+                    **({"ExpressionAttributeValues": _dump(values)} if values else {}),
+                }
+            }
+        ]
+        actions += [{"Put": {"TableName": self.table, "Item": _dump(i)}} for i in new_items]
+        keep = {i["SK"] for i in new_items}
+        actions += [
+            {"Delete": {"TableName": self.table, "Key": _dump({"PK": item["PK"], "SK": sk})}}
+            for sk in sorted(old_tags - keep)
+        ]
+        if clear_error:
+            key = record.key
+            actions.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": _dump({"PK": "OBJECT_ERRORS", "SK": key}),
+                    }
+                }
+            )
+        with storage("DynamoDB TransactWriteItems"):
+            try:
+                if len(actions) == 1:
+                    self._ddb.put_item(**actions[0]["Put"])
+                else:
+                    self._ddb.transact_write_items(TransactItems=actions)
+            except ClientError as error:
+                if _conditional_failure(error):
+                    return False
+                raise
+        return True
+
+    @staticmethod
+    def _main(items: list[dict[str, Any]], stage: str) -> dict[str, Any] | None:
+        return next((i for i in items if i["SK"] == f"STAGE#{stage}"), None)
+
+    def stage_entry(self, record: EntryRecord, *, expected_etag: str | None) -> bool:
+        items = self._items_of(record.collection, record.slug)
+        row = self._main(items, record.stage)
+        live = row is not None and not row.get("deleted")
+        current = row.get("source_etag") if live and row is not None else None
+        if current != expected_etag:
+            return False
+        if not live:
+            fresh = EntryRecord(**{**record.to_dict(), "sequencer": None})
+            fresh.sequencer = row.get("seq") if row is not None else None
+            if row is None:
+                return self._replace(fresh, items, "attribute_not_exists(PK)", {})
+            return self._replace(fresh, items, "deleted = :true", {":true": True})
+        with storage("DynamoDB UpdateItem"):
+            try:
+                self._ddb.update_item(
+                    TableName=self.table,
+                    Key=_dump({"PK": row["PK"], "SK": row["SK"]}),  # type: ignore[index]
+                    UpdateExpression="SET source_etag = :etag, version_id = :version,"
+                    " render_status = :pending REMOVE render_error",
+                    ConditionExpression="source_etag = :expected AND deleted = :false",
+                    ExpressionAttributeValues=_dump(
+                        {
+                            ":etag": record.source_etag,
+                            ":version": record.version_id,
+                            ":pending": "pending",
+                            ":expected": expected_etag,
+                            ":false": False,
+                        }
+                    ),
+                )
+            except ClientError as error:
+                if _conditional_failure(error):
+                    return False
+                raise
+        return True
+
+    def stage_removal(
+        self, collection: str, stage: Stage, slug: str, *, expected_etag: str | None
+    ) -> bool:
+        items = self._items_of(collection, slug)
+        row = self._main(items, stage)
+        if row is None or row.get("deleted"):
+            return False
+        if expected_etag is not None and row.get("source_etag") != expected_etag:
+            return False
+        record = _record(row)
+        return self._replace(
+            self._tombstone(record, record.sequencer),
+            items,
+            "source_etag = :expected",
+            {":expected": row.get("source_etag")},
+        )
+
+    @staticmethod
+    def _tombstone(record: EntryRecord, sequencer: str | None) -> EntryRecord:
+        return EntryRecord(
+            collection=record.collection,
+            slug=record.slug,
+            stage=record.stage,
+            title=record.title,
+            deleted=True,
+            render_status="rendered",
+            sequencer=sequencer,
+        )
+
+    @staticmethod
+    def _newer_condition(sequencer: str) -> tuple[str, dict[str, Any]]:
+        return "attribute_not_exists(seq) OR seq < :seq", {":seq": padded(sequencer)}
+
+    def apply_render(self, record: EntryRecord) -> bool:
+        if record.sequencer is None:
+            raise ValueError("an event write needs the event's sequencer")
+        items = self._items_of(record.collection, record.slug)
+        row = self._main(items, record.stage)
+        if row is not None and row.get("seq") and padded(record.sequencer) <= row["seq"]:
+            return False
+        if record.deleted:
+            base = _record(row) if row is not None else record
+            record = self._tombstone(base, record.sequencer)
+        condition, values = self._newer_condition(record.sequencer)  # type: ignore[arg-type]
+        return self._replace(record, items, condition, values, clear_error=True)
+
+    def apply_failure(
+        self,
+        collection: str,
+        stage: Stage,
+        slug: str,
+        *,
+        error: str,
+        source_etag: str | None,
+        version_id: str | None,
+        sequencer: str,
+    ) -> bool:
+        items = self._items_of(collection, slug)
+        row = self._main(items, stage)
+        if row is not None and row.get("seq") and padded(sequencer) <= row["seq"]:
+            return False
+        if row is None or row.get("deleted"):
+            record = EntryRecord(collection=collection, slug=slug, stage=stage, title=slug)
+        else:
+            record = _record(row)
+        record.render_status = "failed"
+        record.render_error = error
+        record.source_etag = source_etag
+        record.version_id = version_id
+        record.sequencer = sequencer
+        record.deleted = False
+        condition, values = self._newer_condition(sequencer)
+        return self._replace(record, items, condition, values)
+
+    # --- collections ----------------------------------------------------------------------
+
+    def get_collection(self, name: str) -> Collection | None:
+        """Cached in the execution environment for a few seconds: schemas change rarely and
+        every delivery request asks for one."""
+        now = time.monotonic()
+        cached = self._collections.get(name)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with storage("DynamoDB GetItem"):
+            response = self._ddb.get_item(
+                TableName=self.table, Key=_dump({"PK": "COLLECTIONS", "SK": name})
+            )
+        item = response.get("Item")
+        if not item:
+            return None  # never cached: a collection made a moment ago must be found
+        found = Collection.model_validate_json(_load(item)["body"])
+        self._collections[name] = (now + self._collection_ttl, found)
+        return found
+
+    def put_collection(self, collection: Collection) -> None:
+        with storage("DynamoDB PutItem"):
+            self._ddb.put_item(
+                TableName=self.table,
+                Item=_dump(
+                    {
+                        "PK": "COLLECTIONS",
+                        "SK": collection.name,
+                        "body": collection.model_dump_json(),
+                    }
+                ),
+            )
+        self._collections.pop(collection.name, None)
+
+    def delete_collection(self, name: str) -> None:
+        with storage("DynamoDB DeleteItem"):
+            self._ddb.delete_item(
+                TableName=self.table, Key=_dump({"PK": "COLLECTIONS", "SK": name})
+            )
+        self._collections.pop(name, None)
+
+    def list_collections(self) -> list[Collection]:
+        return [Collection.model_validate_json(i["body"]) for i in self._partition("COLLECTIONS")]
+
+    def _partition(self, pk: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        paginator = self._ddb.get_paginator("query")
+        count = 0
+        with storage("DynamoDB Query"):
+            for page in paginator.paginate(
+                TableName=self.table,
+                KeyConditionExpression="PK = :pk",
+                ExpressionAttributeValues=_dump({":pk": pk}),
+            ):
+                for item in page.get("Items", []):
+                    yield _load(item)
+                    count += 1
+                    if limit is not None and count >= limit:
+                        return
+
+    # --- object errors --------------------------------------------------------------------
+
+    def record_object_error(self, key: str, error: str, sequencer: str | None) -> None:
+        with storage("DynamoDB PutItem"):
+            self._ddb.put_item(
+                TableName=self.table,
+                Item=_dump(
+                    {
+                        "PK": "OBJECT_ERRORS",
+                        "SK": key,
+                        "error": error,
+                        "seq": sequencer,
+                        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    }
+                ),
+            )
+
+    def clear_object_error(self, key: str) -> None:
+        with storage("DynamoDB DeleteItem"):
+            self._ddb.delete_item(
+                TableName=self.table, Key=_dump({"PK": "OBJECT_ERRORS", "SK": key})
+            )
+
+    def list_object_errors(self, limit: int = 100) -> list[ObjectError]:
+        items = list(self._partition("OBJECT_ERRORS", limit))
+        items.sort(key=lambda i: (i["recorded_at"], i["SK"]), reverse=True)
+        return [ObjectError(i["SK"], i["error"], i.get("seq"), i["recorded_at"]) for i in items]

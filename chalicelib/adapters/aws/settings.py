@@ -1,0 +1,34 @@
+"""Names of the AWS resources of one stage, read from the environment once per container."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    app: str
+    stage: str
+    bucket: str
+    table: str
+    events_queue: str
+    dead_letter_queue: str
+    ssm_prefix: str
+    config_ttl_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> AwsSettings:
+        app = os.environ.get("CMS_APP_NAME", "headless-cms")
+        stage = os.environ.get("CMS_STAGE", "dev")
+        base = f"{app}-{stage}"
+        return cls(
+            app=app,
+            stage=stage,
+            bucket=os.environ.get("CMS_BUCKET", f"{base}-content"),
+            table=os.environ.get("CMS_TABLE", f"{base}-index"),
+            events_queue=os.environ.get("CMS_EVENTS_QUEUE", f"{base}-events"),
+            dead_letter_queue=os.environ.get("CMS_DEAD_LETTER_QUEUE", f"{base}-events-dlq"),
+            ssm_prefix=os.environ.get("CMS_SSM_PREFIX", f"/{app}/{stage}"),
+            config_ttl_seconds=float(os.environ.get("CMS_CONFIG_TTL_SECONDS", "60")),
+        )

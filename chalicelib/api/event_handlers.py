@@ -1,0 +1,38 @@
+"""Lambda handlers for S3 object events arriving through SQS (one message per invocation).
+
+A failure raises, so SQS makes the message visible again; after the queue's
+``maxReceiveCount`` it moves to the dead-letter queue. On that last receive the failure is
+also recorded on the entry, where editors see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from chalice import Blueprint
+from chalice.app import SQSEvent
+
+from .. import events
+from ..wiring import container
+
+log = logging.getLogger(__name__)
+bp = Blueprint(__name__)
+
+EVENTS_QUEUE = os.environ.get("CMS_EVENTS_QUEUE", "headless-cms-dev-events")
+MAX_RECEIVES = int(os.environ.get("CMS_MAX_RECEIVES", "3"))
+
+
+@bp.on_sqs_message(queue=EVENTS_QUEUE, batch_size=1, name="render")
+def render(event: SQSEvent) -> None:
+    c = container()
+    for record in event:
+        attributes = record.to_dict().get("attributes", {})
+        receives = int(attributes.get("ApproximateReceiveCount", "1"))
+        try:
+            events.handle_notification(c.backend, c.limits, record.body)
+        except Exception as exc:
+            log.exception("object event failed (receive %d of %d)", receives, MAX_RECEIVES)
+            if receives >= MAX_RECEIVES:
+                events.record_dead_letter(c.backend, record.body, f"{type(exc).__name__}: {exc}")
+            raise

@@ -1,0 +1,51 @@
+"""An AWS stage on moto: provisioned by the project's own code, pumped like Lambda."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from chalicelib import devtools, wiring
+from chalicelib.adapters.aws import clients, provisioning
+from chalicelib.adapters.aws.settings import AwsSettings
+
+SERVICES = ("s3", "sqs", "dynamodb", "ssm")
+
+
+def aws_environment(monkeypatch: pytest.MonkeyPatch, admin_key: str) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "CMS_BACKEND": "aws",
+        "CMS_STAGE": "test",
+        "CMS_ADMIN_KEY": admin_key,
+        "CMS_CONFIG_TTL_SECONDS": "60",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@contextmanager
+def provisioned_stage() -> Iterator[AwsSettings]:
+    """Inside a moto context (in process or a server): make the stage, yield its settings."""
+    clients.reset()
+    wiring.reset()
+    settings = AwsSettings.from_env()
+    provisioning.provision({n: clients.client(n) for n in SERVICES}, settings)
+    try:
+        yield settings
+    finally:
+        wiring.reset()
+        clients.reset()
+
+
+def pumping_container(settings: AwsSettings) -> wiring.Container:
+    """The process container, delivering queued S3 events the way Lambda would whenever
+    the app (or a test) asks it to process events."""
+    container = wiring.container()
+    container.drain = lambda: devtools.pump(settings, once=True)
+    return container

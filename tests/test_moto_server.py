@@ -1,0 +1,113 @@
+"""End to end over real HTTP: moto as a server, the project's provisioning and pump commands,
+S3 -> SQS notifications, the Lambda-style handler, and the delivery API."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import devtools, wiring
+from chalicelib.adapters.aws import clients
+from chalicelib.adapters.aws.settings import AwsSettings
+from tests.aws_stage import aws_environment
+from tests.conftest import ADMIN_KEY, JSON_ADMIN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    aws_environment(monkeypatch, ADMIN_KEY)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("CMS_STAGE", "e2e")
+    clients.reset()
+    wiring.reset()
+    try:
+        yield endpoint
+    finally:
+        wiring.reset()
+        clients.reset()
+        server.stop()
+
+
+def _devtools(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "chalicelib.devtools", *args],
+        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_provision_write_pump_deliver_over_http(moto_server: str) -> None:
+    provisioned = json.loads(_devtools("provision", "--stage", "e2e"))
+    assert provisioned["bucket"] == "headless-cms-e2e-content"
+    _devtools("provision", "--stage", "e2e")  # running it again changes nothing and works
+
+    s3 = clients.client("s3")
+    assert s3.get_bucket_versioning(Bucket=provisioned["bucket"])["Status"] == "Enabled"
+    notification = s3.get_bucket_notification_configuration(Bucket=provisioned["bucket"])
+    assert {c["Filter"]["Key"]["FilterRules"][0]["Value"]
+            for c in notification["QueueConfigurations"]} >= {"content/", "published/"}
+
+    from app import app
+
+    settings = AwsSettings.from_env()
+    with Client(app, stage_name="e2e") as client:
+        r = client.http.put("/v1/manage/collections/blog", headers=JSON_ADMIN,
+                            body=json.dumps({"title": "Blog"}))
+        assert r.status_code == 201, r.body
+        r = client.http.post(
+            "/v1/manage/content/blog", headers=JSON_ADMIN,
+            body=json.dumps({"front_matter": {"title": "Over HTTP"},
+                             "body": "Hello from *moto server*."}),
+        )
+        assert r.status_code == 201, r.body
+        r = client.http.post("/v1/manage/content/blog/over-http/publish", headers=JSON_ADMIN)
+        assert r.status_code == 200, r.body
+
+        r = client.http.get("/v1/content/blog/over-http")
+        assert r.status_code == 404  # nothing rendered until the events are pumped
+
+        out = _devtools("pump", "--stage", "e2e", "--once")
+        assert "handled" in out
+
+        r = client.http.get("/v1/content/blog/over-http")
+        assert r.status_code == 200, r.body
+        assert "<em>moto server</em>" in json.loads(r.body)["html"]
+
+        # a file dropped into the bucket by another tool is indexed like an API write
+        s3.put_object(
+            Bucket=settings.bucket, Key="published/blog/dropped in.md",
+            Body=b"---\ntitle: Dropped\npublished_at: 2024-01-02T03:04:05Z\n---\nBody\n",
+        )
+        s3.put_object(
+            Bucket=settings.bucket, Key="published/blog/dropped.md",
+            Body=b"---\ntitle: Dropped\npublished_at: 2024-01-02T03:04:05Z\n---\nBody\n",
+        )
+        assert devtools.pump(settings, once=True) >= 2
+        r = client.http.get("/v1/content/blog/dropped")
+        assert r.status_code == 200, r.body
+        assert json.loads(r.body)["published_at"] == "2024-01-02T03:04:05Z"
+        errors = json.loads(client.http.get("/v1/manage/errors", headers=JSON_ADMIN).body)
+        assert [e["key"] for e in errors["items"]] == ["published/blog/dropped in.md"]
