@@ -6,7 +6,12 @@ times, through chalice.test.Client and interleaved request by request:
 
 - GET /v1/content/{collection}/{slug} for random slugs (200, full body with HTML);
 - the same with If-None-Match: <etag> (304, no body);
-- GET / on a separate ``Chalice(app_name="bare")`` returning a constant dict.
+- GET / on a separate ``Chalice(app_name="bare")`` returning a constant dict (the target's
+  reference), and GET /sized on it returning one real entry's dict (what the payload alone
+  costs through Chalice and the test client).
+
+Then it times the parts of the entry view alone (index read, HTML object read, JSON), to
+show where the time goes.
 
 Target: entry GET median <= 3x the bare route median.
 
@@ -20,6 +25,7 @@ import json
 import random
 import sys
 import time
+from typing import Any
 
 import _common
 from _common import Stats, header, markdown_document, seed_published, temp_root, verdict
@@ -29,6 +35,41 @@ REQUESTS = 3_000
 WARMUP = 300
 TARGET_RATIO = 3.0
 COLLECTION = "articles"
+
+
+def service_breakdown(container: Any, slugs: list[str], rng: random.Random) -> dict[str, Stats]:
+    """The parts of the entry view, each timed alone over random slugs."""
+    from chalicelib.api.http import json_response
+    from chalicelib.services import collections, delivery
+
+    backend = container.backend
+    found_all = [delivery.find_published(backend, COLLECTION, slug) for slug in slugs]
+    body = found_all[0].to_dict(delivery.read_html(backend, found_all[0]))
+
+    def whole() -> None:
+        found = delivery.find_published(backend, COLLECTION, rng.choice(slugs))
+        json_response(found.to_dict(delivery.read_html(backend, found)))
+
+    parts: dict[str, Any] = {
+        "find + read HTML + JSON response (the view's work)": whole,
+        "find_published (both below + checks)": lambda: delivery.find_published(
+            backend, COLLECTION, rng.choice(slugs)
+        ),
+        "  require_collection (SQLite row + pydantic)": lambda: collections.require_collection(
+            backend, COLLECTION
+        ),
+        "  index.get_entry (SQLite row + 3 JSON columns)": lambda: backend.index.get_entry(
+            COLLECTION, "published", rng.choice(slugs)
+        ),
+        "read_html (objects.get: SQLite row + blob file)": lambda: delivery.read_html(
+            backend, rng.choice(found_all)
+        ),
+        "json_response (json.dumps of the body)": lambda: json_response(body),
+    }
+    return {
+        label: Stats.of(_common.time_calls(call, REQUESTS, warmup=WARMUP))
+        for label, call in parts.items()
+    }
 
 
 def main() -> int:
@@ -44,12 +85,11 @@ def main() -> int:
         return measure(container, slugs)
 
 
-def measure(container: object, slugs: list[str]) -> int:
+def measure(container: Any, slugs: list[str]) -> int:
     from chalice import Chalice
     from chalice.test import Client
 
     from app import app
-    from chalicelib.services import delivery
 
     bare = Chalice(app_name="bare")
 
@@ -115,18 +155,11 @@ def measure(container: object, slugs: list[str]) -> int:
             if response.status_code != 304:
                 errors.append(f"{path} If-None-Match: {response.status_code}")
 
-    backend = container.backend  # type: ignore[attr-defined]
-
-    def service_only() -> None:
-        entry = delivery.find_published(backend, COLLECTION, rng.choice(slugs))
-        json.dumps(entry.to_dict(delivery.read_html(backend, entry)))
-
-    service_times = _common.time_calls(service_only, REQUESTS, warmup=WARMUP)
+    breakdown = service_breakdown(container, slugs, rng)
 
     bare_stats = Stats.of(bare_times)
     entry_stats = Stats.of(entry_times)
     not_modified_stats = Stats.of(not_modified_times)
-    service_stats = Stats.of(service_times)
     sizes.sort()
     print(
         f"  entry response body: median {sizes[len(sizes) // 2] / 1024:.1f} KiB "
@@ -136,7 +169,9 @@ def measure(container: object, slugs: list[str]) -> int:
     print(Stats.of(sized_times).line("bare route returning one entry's dict"))
     print(entry_stats.line("GET /v1/content/{collection}/{slug} (200)"))
     print(not_modified_stats.line("same with If-None-Match (304)"))
-    print(service_stats.line("service only: find + read HTML + json (no HTTP)"))
+    print("  where an entry GET goes, each part timed alone (no HTTP, no test client):")
+    for label, stats in breakdown.items():
+        print(stats.line(f"  {label}"))
     ratio = entry_stats.median / bare_stats.median
     print(
         f"  entry / bare: median {ratio:.2f}x, p95 {entry_stats.p95 / bare_stats.p95:.2f}x; "

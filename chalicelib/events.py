@@ -9,7 +9,7 @@ from typing import Any
 from .domain.entries import parse_object_key
 from .domain.errors import CMSError
 from .domain.limits import Limits
-from .domain.s3_events import ObjectEvent, iter_object_events
+from .domain.s3_events import MalformedEvent, ObjectEvent, iter_object_events
 from .ports import Backend
 from .services import collections, rendering
 
@@ -41,7 +41,12 @@ def handle_notification(backend: Backend, limits: Limits, message: dict[str, Any
 
 def record_dead_letter(backend: Backend, message: dict[str, Any] | str, error: str) -> None:
     """A message gave up after its retries: make the failure visible on what it was about."""
-    for event in iter_object_events(message):
+    try:
+        object_events = list(iter_object_events(message))
+    except MalformedEvent:
+        log.error("a malformed message went to the dead-letter queue: %s", error)
+        return
+    for event in object_events:
         detail = f"Processing failed after retries: {error}"
         parsed = parse_object_key(event.key)
         if parsed is not None:

@@ -251,9 +251,6 @@ def test_json_that_is_not_an_object_is_422(api, guard, raw):
     guard.assert_intact()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: deeply nested JSON raises RecursionError in json_body -> 500"
-)
 def test_deeply_nested_json_is_a_4xx(api, guard):
     raw = '{"front_matter": {"title": "deep", "n": ' + "[" * 5000 + "]" * 5000 + "}}"
     response = api.call("PUT", ENTRY, raw, headers={"Content-Type": "application/json"})
@@ -261,10 +258,6 @@ def test_deeply_nested_json_is_a_4xx(api, guard):
     guard.assert_intact()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: json.loads ValueError (int over 4300 digits) is not caught in json_body -> 500",
-)
 def test_json_integer_with_too_many_digits_is_a_4xx(api, guard):
     raw = '{"front_matter": {"title": "big", "n": 1' + "0" * 5000 + "}}"
     response = api.call("PUT", ENTRY, raw, headers={"Content-Type": "application/json"})
@@ -459,10 +452,6 @@ def test_yaml_python_tags_are_refused_not_executed(api, guard, tmp_path):
     guard.assert_intact()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a YAML !!binary value reaches model_dump(mode='json') -> UnicodeDecodeError 500",
-)
 def test_yaml_binary_value_is_a_4xx(api, guard):
     doc = "---\ntitle: Binary\nblob: !!binary /w==\n---\nbody"
     response = api.call("PUT", ENTRY, doc, headers={"Content-Type": "text/markdown"})
@@ -470,9 +459,6 @@ def test_yaml_binary_value_is_a_4xx(api, guard):
     guard.assert_intact()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: deeply nested YAML raises RecursionError in PyYAML -> 500"
-)
 def test_deeply_nested_yaml_is_a_4xx(api, guard):
     doc = "---\ntitle: Deep\nn: " + "[" * 3000 + "]" * 3000 + "\n---\nbody"
     response = api.call("PUT", ENTRY, doc, headers={"Content-Type": "text/markdown"})
@@ -558,11 +544,6 @@ DECODED_BAD_NAMES = [
 ]
 TRAILING_NEWLINE = pytest.param(
     "hello-world\n",
-    marks=pytest.mark.xfail(
-        strict=True,
-        reason="BUG: SLUG_RE/COLLECTION_RE use '$' with re.match, so a trailing newline passes "
-        "validation and reaches the object store (InvalidObjectKey -> 500)",
-    ),
     id="'hello-world\\n'",
 )
 
@@ -814,17 +795,11 @@ def test_bad_published_at_is_422(api, guard, value):
     guard.assert_intact()
 
 
-OUT_OF_RANGE = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: timeutil.parse_instant lets OverflowError escape (not a ValueError) -> 500",
-)
-
-
 @pytest.mark.parametrize(
     "value",
     [
-        pytest.param("9999-12-31T23:59:59-01:00", marks=OUT_OF_RANGE),
-        pytest.param("0001-01-01T00:00:00+01:00", marks=OUT_OF_RANGE),
+        pytest.param("9999-12-31T23:59:59-01:00"),
+        pytest.param("0001-01-01T00:00:00+01:00"),
     ],
 )
 def test_published_at_out_of_range_after_utc_conversion_is_422(api, guard, value):
@@ -847,32 +822,10 @@ def test_unknown_fields_in_patch_are_400(api, guard):
         ["title"],
         "title: x",
         5,
-        pytest.param(
-            0,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: patch_entry uses `changes.get('front_matter') or {}`: a falsy "
-                "non-object is taken as 'no change' and saved as a new revision",
-            ),
-        ),
-        pytest.param(
-            [],
-            marks=pytest.mark.xfail(
-                strict=True, reason="BUG: PATCH front_matter [] accepted (falsy -> {})"
-            ),
-        ),
-        pytest.param(
-            "",
-            marks=pytest.mark.xfail(
-                strict=True, reason="BUG: PATCH front_matter '' accepted (falsy -> {})"
-            ),
-        ),
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(
-                strict=True, reason="BUG: PATCH front_matter false accepted (falsy -> {})"
-            ),
-        ),
+        pytest.param(0),
+        pytest.param([]),
+        pytest.param(""),
+        pytest.param(False),
     ],
     ids=repr,
 )
@@ -901,10 +854,6 @@ def test_publish_at_that_is_not_a_date_is_422(api, guard, publish_at):
     guard.assert_intact()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: publish_at out of range after UTC conversion -> OverflowError -> 500",
-)
 def test_publish_at_out_of_range_is_422(api, guard):
     body = assert_problem(
         api.call("POST", f"{ENTRY}/publish", {"publish_at": "9999-12-31T23:59:59-05:00"}), 422

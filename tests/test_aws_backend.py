@@ -14,13 +14,19 @@ def test_create_publish_and_deliver_through_s3_events(aws_container: wiring.Cont
     from app import app
 
     with Client(app, stage_name="e2e") as client:
-        r = client.http.put("/v1/manage/collections/blog", headers=JSON_ADMIN,
-                            body=json.dumps({"title": "Blog"}))
+        r = client.http.put(
+            "/v1/manage/collections/blog", headers=JSON_ADMIN, body=json.dumps({"title": "Blog"})
+        )
         assert r.status_code == 201, r.body
         r = client.http.post(
-            "/v1/manage/content/blog", headers=JSON_ADMIN,
-            body=json.dumps({"front_matter": {"title": "On AWS", "tags": ["Cloud"]},
-                             "body": "# Hi\n\nRendered *by the event*."}),
+            "/v1/manage/content/blog",
+            headers=JSON_ADMIN,
+            body=json.dumps(
+                {
+                    "front_matter": {"title": "On AWS", "tags": ["Cloud"]},
+                    "body": "# Hi\n\nRendered *by the event*.",
+                }
+            ),
         )
         assert r.status_code == 201, r.body
         r = client.http.get("/v1/manage/content/blog/on-aws", headers=JSON_ADMIN)

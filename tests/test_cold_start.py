@@ -11,10 +11,7 @@ HEAVY = ("PIL", "markdown", "nh3", "pygments", "boto3")
 
 
 def test_import_app_loads_no_renderer_or_image_library() -> None:
-    code = (
-        "import sys, app; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    code = f"import sys, app; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )

@@ -340,10 +340,6 @@ def test_invalid_collection_bodies_are_422(api, container, spec, where):
     assert container.backend.objects.head("collections/docs.json") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: FIELD_NAME_RE/COLLECTION_RE use '$' with re.match: a trailing newline passes",
-)
 @pytest.mark.parametrize(
     "fields",
     [

@@ -436,10 +436,6 @@ def test_invalid_yaml_is_recorded_as_failed(api: Api, container: wiring.Containe
     assert "YAML" in failed[0]["render_error"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: GET of a stored draft whose YAML is broken answers 422 instead of the entry",
-)
 def test_invalid_yaml_entry_can_still_be_opened_by_editors(
     api: Api, container: wiring.Container
 ) -> None:
@@ -541,7 +537,6 @@ def test_non_utf8_object_fails_cleanly(api: Api, container: wiring.Container) ->
     assert api.json("GET", "/v1/manage/content/blog/unaffected")["render"]["status"] == "rendered"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: GET of a non-UTF-8 draft answers 500")
 def test_non_utf8_entry_can_be_opened_without_a_server_error(
     api: Api, container: wiring.Container
 ) -> None:
@@ -630,10 +625,6 @@ def test_a_new_save_after_a_dead_letter_renders(
     assert "Second <em>try</em>." in view["render"]["html"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: redrive re-delivers the same sequencer that apply_failure stored: render refused",
-)
 def test_redrive_after_the_fault_is_removed_renders_the_entry(
     api: Api, container: wiring.Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -802,10 +793,6 @@ def test_test_event_in_the_queue_is_consumed_quietly(
     db.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a malformed S3 record makes the dead-letter hook raise: the write answers 500",
-)
 def test_malformed_record_does_not_break_the_next_write(
     api: Api, container: wiring.Container, data_dir: Path
 ) -> None:

@@ -942,10 +942,6 @@ def test_title_pages_after_a_cursor_come_out_of_the_index_in_order(
     assert_indexed(index_db.connection(), sql, sorted_by_index=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: first page of sort=title reads every due entry by date, then sorts (temp b-tree)",
-)
 @pytest.mark.parametrize("tag", [None, "x"])
 def test_first_title_page_comes_out_of_the_index_in_order(
     published_index: SqliteIndex, index_db: Database, tag: str | None
@@ -955,10 +951,6 @@ def test_first_title_page_comes_out_of_the_index_in_order(
     assert_indexed(index_db.connection(), sql, sorted_by_index=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ?status= filter walks every draft of the collection instead of entries_by_status",
-)
 def test_status_filter_reads_only_that_status(index: SqliteIndex, index_db: Database) -> None:
     query = ManageQuery("blog", status="failed")
     (sql,) = recorded_selects(index_db, lambda: index.list_entries(query))

@@ -45,9 +45,11 @@ class LocalServer:
     def start(self) -> None:
         env = {**os.environ, "CMS_DATA_DIR": str(self.data_dir), "CMS_ADMIN_KEY": ADMIN_KEY}
         self.process = subprocess.Popen(
-            [_chalice(), "local", "--stage", "local", "--port", str(self.port),
-             "--no-autoreload"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [_chalice(), "local", "--stage", "local", "--port", str(self.port), "--no-autoreload"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -83,13 +85,18 @@ def server(tmp_path: Path) -> Iterator[LocalServer]:
 
 def test_create_publish_fetch_restart_and_fetch_again(server: LocalServer) -> None:
     url = server.url
-    r = requests.put(f"{url}/v1/manage/collections/blog", json={"title": "Blog"},
-                     headers=AUTH, timeout=10)
+    r = requests.put(
+        f"{url}/v1/manage/collections/blog", json={"title": "Blog"}, headers=AUTH, timeout=10
+    )
     assert r.status_code == 201, r.text
 
     document = "---\ntitle: Hello from chalice local\ntags: [Intro]\n---\n# Hi\n\nFirst *post*.\n"
-    r = requests.post(f"{url}/v1/manage/content/blog", data=document.encode(),
-                      headers={**AUTH, "Content-Type": "text/markdown"}, timeout=10)
+    r = requests.post(
+        f"{url}/v1/manage/content/blog",
+        data=document.encode(),
+        headers={**AUTH, "Content-Type": "text/markdown"},
+        timeout=10,
+    )
     assert r.status_code == 201, r.text
     assert r.headers["Location"] == "/v1/manage/content/blog/hello-from-chalice-local"
     slug = r.json()["slug"]
@@ -103,12 +110,11 @@ def test_create_publish_fetch_restart_and_fetch_again(server: LocalServer) -> No
     r = requests.get(f"{url}/v1/content/blog/{slug}", timeout=10)
     assert r.status_code == 200, r.text
     entry = r.json()
-    assert '<em>post</em>' in entry["html"]
+    assert "<em>post</em>" in entry["html"]
     assert entry["tags"] == ["intro"]
     etag = r.headers["ETag"]
     assert etag.startswith('"') and not etag.startswith("W/")
-    r = requests.get(f"{url}/v1/content/blog/{slug}", headers={"If-None-Match": etag},
-                     timeout=10)
+    r = requests.get(f"{url}/v1/content/blog/{slug}", headers={"If-None-Match": etag}, timeout=10)
     assert r.status_code == 304
 
     server.stop()
@@ -129,14 +135,22 @@ def test_errors_are_problem_json_over_http(server: LocalServer) -> None:
     assert r.headers["Content-Type"] == "application/problem+json"
 
     requests.put(f"{url}/v1/manage/collections/blog", json={}, headers=AUTH, timeout=10)
-    r = requests.post(f"{url}/v1/manage/content/blog", data=b"{not json",
-                      headers={**AUTH, "Content-Type": "application/json"}, timeout=10)
+    r = requests.post(
+        f"{url}/v1/manage/content/blog",
+        data=b"{not json",
+        headers={**AUTH, "Content-Type": "application/json"},
+        timeout=10,
+    )
     assert r.status_code == 400
     assert r.headers["Content-Type"] == "application/problem+json"
     assert json.loads(r.text)["detail"].startswith("Malformed JSON")
 
-    r = requests.post(f"{url}/v1/manage/content/blog", data=b"<x/>",
-                      headers={**AUTH, "Content-Type": "application/xml"}, timeout=10)
+    r = requests.post(
+        f"{url}/v1/manage/content/blog",
+        data=b"<x/>",
+        headers={**AUTH, "Content-Type": "application/xml"},
+        timeout=10,
+    )
     assert r.status_code == 415
     assert r.headers["Content-Type"] == "application/problem+json"
 

@@ -53,7 +53,11 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def _devtools(*args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "chalicelib.devtools", *args],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -67,20 +71,24 @@ def test_provision_write_pump_deliver_over_http(moto_server: str) -> None:
     s3 = clients.client("s3")
     assert s3.get_bucket_versioning(Bucket=provisioned["bucket"])["Status"] == "Enabled"
     notification = s3.get_bucket_notification_configuration(Bucket=provisioned["bucket"])
-    assert {c["Filter"]["Key"]["FilterRules"][0]["Value"]
-            for c in notification["QueueConfigurations"]} >= {"content/", "published/"}
+    assert {
+        c["Filter"]["Key"]["FilterRules"][0]["Value"] for c in notification["QueueConfigurations"]
+    } >= {"content/", "published/"}
 
     from app import app
 
     settings = AwsSettings.from_env()
     with Client(app, stage_name="e2e") as client:
-        r = client.http.put("/v1/manage/collections/blog", headers=JSON_ADMIN,
-                            body=json.dumps({"title": "Blog"}))
+        r = client.http.put(
+            "/v1/manage/collections/blog", headers=JSON_ADMIN, body=json.dumps({"title": "Blog"})
+        )
         assert r.status_code == 201, r.body
         r = client.http.post(
-            "/v1/manage/content/blog", headers=JSON_ADMIN,
-            body=json.dumps({"front_matter": {"title": "Over HTTP"},
-                             "body": "Hello from *moto server*."}),
+            "/v1/manage/content/blog",
+            headers=JSON_ADMIN,
+            body=json.dumps(
+                {"front_matter": {"title": "Over HTTP"}, "body": "Hello from *moto server*."}
+            ),
         )
         assert r.status_code == 201, r.body
         r = client.http.post("/v1/manage/content/blog/over-http/publish", headers=JSON_ADMIN)
@@ -98,11 +106,13 @@ def test_provision_write_pump_deliver_over_http(moto_server: str) -> None:
 
         # a file dropped into the bucket by another tool is indexed like an API write
         s3.put_object(
-            Bucket=settings.bucket, Key="published/blog/dropped in.md",
+            Bucket=settings.bucket,
+            Key="published/blog/dropped in.md",
             Body=b"---\ntitle: Dropped\npublished_at: 2024-01-02T03:04:05Z\n---\nBody\n",
         )
         s3.put_object(
-            Bucket=settings.bucket, Key="published/blog/dropped.md",
+            Bucket=settings.bucket,
+            Key="published/blog/dropped.md",
             Body=b"---\ntitle: Dropped\npublished_at: 2024-01-02T03:04:05Z\n---\nBody\n",
         )
         assert devtools.pump(settings, once=True) >= 2

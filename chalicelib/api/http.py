@@ -78,6 +78,10 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", JSON).split(";")[0].strip().lower()
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def json_body(request: Request, *, required: bool = True) -> Any:
     body = raw_body(request)
     if not body.strip():
@@ -87,13 +91,17 @@ def json_body(request: Request, *, required: bool = True) -> Any:
     if media_type(request) != JSON:
         raise UnsupportedMediaType("Send application/json.")
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise BadRequest("The body is not UTF-8.") from exc
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"Malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
         ) from exc
+    except RecursionError as exc:
+        raise BadRequest("The JSON is nested too deeply.") from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise BadRequest(f"Malformed JSON: {exc}") from exc
 
 
 def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:

@@ -192,7 +192,7 @@ def list_revisions(collection: str, slug: str) -> Response:
 def restore_revision(collection: str, slug: str, revision: str) -> Response:
     require(bp.current_request, "content:write")
     c = container()
-    if not REVISION_RE.match(revision):
+    if not REVISION_RE.fullmatch(revision):
         raise BadRequest("That is not a revision id.", {"parameter": "revision"})
     doc = entries.restore_revision(
         c.backend, c.limits, collection, slug, revision, if_match=if_match(bp.current_request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from .names import COLLECTION_RE
 
@@ -21,7 +21,7 @@ class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: FieldType
-    required: bool = False
+    required: StrictBool = False
     max_length: int | None = Field(
         default=None,
         ge=1,
@@ -44,7 +44,7 @@ class FieldSpec(BaseModel):
         elif self.values is not None:
             raise ValueError("'values' applies to enum fields only")
         if self.type == "reference":
-            if not self.collection or not COLLECTION_RE.match(self.collection):
+            if not self.collection or not COLLECTION_RE.fullmatch(self.collection):
                 raise ValueError("a reference field needs a valid target 'collection'")
         elif self.collection is not None:
             raise ValueError("'collection' applies to reference fields only")
@@ -73,7 +73,7 @@ class CollectionSpec(BaseModel):
         if len(fields) > MAX_FIELDS:
             raise ValueError(f"at most {MAX_FIELDS} fields")
         for name in fields:
-            if not FIELD_NAME_RE.match(name):
+            if not FIELD_NAME_RE.fullmatch(name):
                 raise ValueError(f"field name {name!r} must match {FIELD_NAME_RE.pattern}")
             if name in BUILT_IN_FIELDS:
                 raise ValueError(f"{name!r} is a built-in field and cannot be redefined")

@@ -63,7 +63,7 @@ def _number(value: Any) -> int | float:
 
 
 def _slug(value: Any) -> str:
-    if not isinstance(value, str) or not SLUG_RE.match(value) or len(value) > 120:
+    if not isinstance(value, str) or not SLUG_RE.fullmatch(value) or len(value) > 120:
         raise ValueError("must be lower-case words of a-z and 0-9 joined by '-'")
     return value
 

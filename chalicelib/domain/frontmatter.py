@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import yaml
@@ -40,9 +41,43 @@ def split(text: str) -> tuple[str | None, str]:
     )
 
 
+MAX_NODES = 10_000  # values in one front matter, counted after aliases expand
+
+
+def _invalid(detail: str, code: str = "invalid-yaml") -> ValidationFailed:
+    return ValidationFailed(detail, [FieldError("front_matter", detail, code)])
+
+
+def _check_json_compatible(data: Any) -> None:
+    """Front matter is stored and served as JSON: only mappings with string keys, lists,
+    strings, finite numbers, booleans and null; aliases may not expand past MAX_NODES."""
+    budget = MAX_NODES
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise _invalid(f"The front matter has more than {MAX_NODES} values.", "too-large")
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise _invalid("Front matter keys must be strings.")
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise _invalid("Front matter numbers must be finite (no .inf or .nan).")
+        elif value is not None and not isinstance(value, str | int | float | bool):
+            raise _invalid(
+                "Front matter values must be text, numbers, booleans, lists or mappings, "
+                f"not {type(value).__name__}."
+            )
+
+
 def parse_yaml_mapping(raw: str) -> dict[str, Any]:
     try:
-        data = yaml.load(raw, Loader=_SafeLoaderNoDates)
+        data = yaml.load(raw, Loader=_SafeLoaderNoDates)  # a SafeLoader subclass
+    except RecursionError as exc:
+        raise _invalid("The front matter is nested too deeply.") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2}, column {mark.column + 1})" if mark else ""
@@ -53,8 +88,10 @@ def parse_yaml_mapping(raw: str) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        detail = "The front matter must be a YAML mapping of names to values."
-        raise ValidationFailed(detail, [FieldError("front_matter", detail, "not-a-mapping")])
+        raise _invalid(
+            "The front matter must be a YAML mapping of names to values.", "not-a-mapping"
+        )
+    _check_json_compatible(data)
     return data
 
 

@@ -25,14 +25,14 @@ def _describe_bad_name(value: str) -> str:
 
 
 def validate_collection_name(name: str) -> str:
-    if not isinstance(name, str) or not COLLECTION_RE.match(name):
+    if not isinstance(name, str) or not COLLECTION_RE.fullmatch(name):
         detail = f"Collection name {name!r} {_describe_bad_name(str(name))}."
         raise ValidationFailed(detail, [FieldError("collection", detail, "invalid-name")])
     return name
 
 
 def validate_slug(slug: str) -> str:
-    if not isinstance(slug, str) or len(slug) > MAX_SLUG_LENGTH or not SLUG_RE.match(slug):
+    if not isinstance(slug, str) or len(slug) > MAX_SLUG_LENGTH or not SLUG_RE.fullmatch(slug):
         reason = (
             f"is longer than {MAX_SLUG_LENGTH} characters"
             if isinstance(slug, str) and len(slug) > MAX_SLUG_LENGTH

@@ -12,6 +12,10 @@ from urllib.parse import quote_plus, unquote_plus
 from .timeutil import to_iso
 
 
+class MalformedEvent(ValueError):
+    """A record that says it is from S3 but lacks what every S3 record has."""
+
+
 @dataclass(frozen=True)
 class ObjectEvent:
     """One object change as the handlers see it, the key already URL-decoded."""
@@ -91,15 +95,18 @@ def iter_object_events(message: dict[str, Any] | str) -> Iterator[ObjectEvent]:
         message = json.loads(message)
     if not isinstance(message, dict) or is_test_event(message):
         return
-    for record in message.get("Records", []):
-        if record.get("eventSource") != "aws:s3":
+    records = message.get("Records")
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
             continue
-        s3 = record["s3"]
-        obj = s3["object"]
+        s3 = record.get("s3")
+        obj = s3.get("object") if isinstance(s3, dict) else None
+        if not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
+            raise MalformedEvent("an S3 record without s3.object.key")
         yield ObjectEvent(
-            bucket=s3["bucket"]["name"],
+            bucket=str((s3.get("bucket") or {}).get("name", "")),
             key=unquote_plus(obj["key"]),
-            event_name=record["eventName"],
+            event_name=str(record.get("eventName", "")),
             sequencer=obj.get("sequencer") or _sequencer_from_time(record.get("eventTime")),
             version_id=obj.get("versionId"),
             etag=obj.get("eTag"),

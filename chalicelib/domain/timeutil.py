@@ -26,7 +26,10 @@ def parse_instant(value: str | dt.datetime | dt.date) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError("date out of range") from exc
 
 
 def normalize_instant(value: str | dt.datetime | dt.date) -> str:

@@ -152,7 +152,13 @@ def _write(
 
 
 def _document(collection: str, slug: str, data: bytes, info: ObjectInfo) -> Document:
-    fm, body = frontmatter.parse(data.decode("utf-8"))
+    """Editors can always open a draft, even a broken one dropped into the bucket; what is
+    wrong with it is in the render status."""
+    text = data.decode("utf-8", errors="replace")
+    try:
+        fm, body = frontmatter.parse(text)
+    except ValidationFailed:
+        fm, body = {}, text
     return Document(
         collection, slug, fm, body, info.etag, info.version_id, to_iso(info.last_modified)
     )
@@ -270,7 +276,8 @@ def patch_entry(
     validate_slug(slug)
     current = read_draft(backend, collection_name, slug)
     check_if_match(current.etag, if_match)
-    fm_changes = changes.get("front_matter") or {}
+    fm_changes = changes.get("front_matter")
+    fm_changes = {} if fm_changes is None else fm_changes
     if not isinstance(fm_changes, dict):
         raise ValidationFailed(
             "front_matter must be an object.",

@@ -29,8 +29,9 @@ def html_key(collection: str, slug: str, source_sha256: str) -> str:
 
 
 def describe(exc: CMSError) -> str:
-    if isinstance(exc, ValidationFailed) and exc.errors:
-        return exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+    if isinstance(exc, ValidationFailed):
+        details = [f"{e.field}: {e.message}" for e in exc.errors if e.message != exc.detail]
+        return " ".join([exc.detail, "; ".join(details)]) if details else exc.detail
     return exc.detail
 
 

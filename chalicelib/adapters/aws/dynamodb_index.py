@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage
 from ...domain.sequencer import padded
+from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
 from .errors import code, storage
 
@@ -368,15 +369,26 @@ class DynamoIndex:
         )
 
     @staticmethod
+    def _may_apply(sequencer: str, row: dict[str, Any]) -> bool:
+        """Newer than the row, or the very event whose processing failed (a redrive)."""
+        seq, stored = padded(sequencer), row.get("seq")
+        return (
+            not stored or seq > stored or (seq == stored and row.get("render_status") == "failed")
+        )
+
+    @staticmethod
     def _newer_condition(sequencer: str) -> tuple[str, dict[str, Any]]:
-        return "attribute_not_exists(seq) OR seq < :seq", {":seq": padded(sequencer)}
+        return (
+            "attribute_not_exists(seq) OR seq < :seq OR (seq = :seq AND render_status = :failed)",
+            {":seq": padded(sequencer), ":failed": "failed"},
+        )
 
     def apply_render(self, record: EntryRecord) -> bool:
         if record.sequencer is None:
             raise ValueError("an event write needs the event's sequencer")
         items = self._items_of(record.collection, record.slug)
         row = self._main(items, record.stage)
-        if row is not None and row.get("seq") and padded(record.sequencer) <= row["seq"]:
+        if row is not None and not self._may_apply(record.sequencer, row):
             return False
         if record.deleted:
             base = _record(row) if row is not None else record
@@ -483,7 +495,7 @@ class DynamoIndex:
                         "SK": key,
                         "error": error,
                         "seq": sequencer,
-                        "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        "recorded_at": to_iso(dt.datetime.now(dt.UTC)),
                     }
                 ),
             )

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from ...domain.timeutil import to_iso
 from ...ports import DeadLetter
 from .errors import storage
 
@@ -78,7 +79,7 @@ class SqsDeadLetters:
                     body=body,
                     error="The message failed on every receive; see the function's logs.",
                     attempts=int(attributes.get("ApproximateReceiveCount", "0")),
-                    failed_at=dt.datetime.fromtimestamp(sent, dt.UTC).isoformat(timespec="seconds"),
+                    failed_at=to_iso(dt.datetime.fromtimestamp(sent, dt.UTC)),
                 )
             )
         return letters

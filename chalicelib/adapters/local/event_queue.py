@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 import traceback
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from sqlite3 import Connection
 from typing import Any
 
+from ...domain.timeutil import to_iso
 from ...ports import DeadLetter
 from .sqlite import Database
 
@@ -37,6 +39,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 """
 
+log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
 DeadLetterHook = Callable[[dict[str, Any], str], None]
 
@@ -92,7 +95,10 @@ class EventQueue:
                     error = f"{type(exc).__name__}: {exc}"
                     self._failed(message_id, body, receives, error, traceback.format_exc())
                     if receives >= self.max_receives and on_dead_letter is not None:
-                        on_dead_letter(body, error)
+                        try:
+                            on_dead_letter(body, error)
+                        except Exception:
+                            log.exception("recording a dead letter failed")
                 else:
                     self._db.connection().execute(
                         "DELETE FROM event_queue WHERE id = ?", (message_id,)
@@ -131,7 +137,7 @@ class EventQueue:
                         json.dumps(body),
                         error,
                         receives,
-                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        to_iso(dt.datetime.now(dt.UTC)),
                     ),
                 )
             else:
