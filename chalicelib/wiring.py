@@ -68,7 +68,12 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
     index_db = Database(data_dir / "index.sqlite3", sqlite_index.SCHEMA)
     queue = event_queue.EventQueue(objects_db)
     backend = Backend(
-        objects=object_store.LocalObjectStore(objects_db, data_dir / "blobs", events=queue),
+        objects=object_store.LocalObjectStore(
+            objects_db,
+            data_dir / "blobs",
+            events=queue,
+            fsync=os.environ.get("CMS_LOCAL_FSYNC", "0") == "1",
+        ),
         index=sqlite_index.SqliteIndex(index_db),
         config=JsonConfigStore(data_dir / "config.json"),
         dead_letters=event_queue.LocalDeadLetters(objects_db),

@@ -42,10 +42,43 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     wiring.reset()
 
 
+# The contract suite: these modules run against both backends, so they cannot drift.
+CONTRACT_MODULES = {
+    "test_api_entries",
+    "test_api_delivery",
+    "test_collections",
+    "test_keys",
+    "test_contract_ports",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "local_only: runs on the local backend only")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend_kind" not in metafunc.fixturenames:
+        return
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    contract = module in CONTRACT_MODULES and not metafunc.definition.get_closest_marker(
+        "local_only"
+    )
+    metafunc.parametrize("backend_kind", ["local", "aws"] if contract else ["local"])
+
+
 @pytest.fixture
-def container(data_dir: Path) -> wiring.Container:
-    """The process container the app uses (built now, so tests can reach its backend)."""
+def local_container(data_dir: Path) -> wiring.Container:
+    """The process container on the embedded backend (built now, so tests reach it)."""
     return wiring.container()
+
+
+@pytest.fixture
+def container(backend_kind: str, request: pytest.FixtureRequest) -> wiring.Container:
+    """The process container the app uses: the local backend, and in the contract modules
+    also the AWS backend on moto."""
+    if backend_kind == "aws":
+        return request.getfixturevalue("aws_container")  # type: ignore[no-any-return]
+    return request.getfixturevalue("local_container")  # type: ignore[no-any-return]
 
 
 @pytest.fixture

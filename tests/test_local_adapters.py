@@ -256,11 +256,26 @@ def test_list_objects_pages_past_1000(store: Store, monkeypatch: pytest.MonkeyPa
     assert len(set(listed)) == 1005
 
 
-def test_blob_write_is_atomic(store: Store) -> None:
-    store.objects.put("content/blog/a.md", b"atomic bytes", content_type=MD)
+LARGE = b"x" * (object_store.INLINE_MAX_BYTES + 1)
+
+
+def test_small_objects_live_in_the_version_row_and_large_ones_in_blob_files(
+    store: Store,
+) -> None:
+    store.objects.put("content/blog/small.md", b"small", content_type=MD)
+    store.objects.put("media/big/original", LARGE, content_type="image/png")
     assert temp_files(store.blobs) == []
-    name = hashlib.sha256(b"atomic bytes").hexdigest()
-    assert (store.blobs / name[:2] / name).read_bytes() == b"atomic bytes"
+    blob_files = [p for p in store.blobs.rglob("*") if p.is_file()]
+    assert [p.name for p in blob_files] == [hashlib.sha256(LARGE).hexdigest()]
+    assert store.objects.get("content/blog/small.md").data == b"small"
+    assert store.objects.get("media/big/original").data == LARGE
+
+
+def test_blob_write_is_atomic(store: Store) -> None:
+    store.objects.put("content/blog/a.md", LARGE + b"atomic", content_type=MD)
+    assert temp_files(store.blobs) == []
+    name = hashlib.sha256(LARGE + b"atomic").hexdigest()
+    assert (store.blobs / name[:2] / name).read_bytes() == LARGE + b"atomic"
 
 
 def test_failed_rename_leaves_no_version_and_no_temp_file(
@@ -269,18 +284,19 @@ def test_failed_rename_leaves_no_version_and_no_temp_file(
     def broken_replace(src: Any, dst: Any) -> None:
         raise OSError("disk full")
 
+    data = LARGE + b"never lands"
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        store.objects.put("content/blog/a.md", b"never lands", content_type=MD)
+        store.objects.put("content/blog/a.md", data, content_type=MD)
     assert store.version_rows("content/blog/a.md") == 0
     assert store.objects.head("content/blog/a.md") is None
     assert temp_files(store.blobs) == []
-    name = hashlib.sha256(b"never lands").hexdigest()
+    name = hashlib.sha256(data).hexdigest()
     assert not (store.blobs / name[:2] / name).exists()
     assert store.messages() == []
     monkeypatch.undo()
-    store.objects.put("content/blog/a.md", b"never lands", content_type=MD)
-    assert store.objects.get("content/blog/a.md").data == b"never lands"
+    store.objects.put("content/blog/a.md", data, content_type=MD)
+    assert store.objects.get("content/blog/a.md").data == data
 
 
 def test_each_change_enqueues_one_s3_shaped_event(store: Store) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from chalice import Blueprint, Response
 
 from ..services import delivery
 from ..wiring import container
-from .http import json_response, none_match, query, route
+from .http import JSON, json_response, none_match, query, route
 
 bp = Blueprint(__name__)
 
@@ -55,8 +54,8 @@ def get_entry(collection: str, slug: str) -> Response:
     }
     if none_match(bp.current_request, entry.etag):
         return Response(body="", status_code=304, headers=headers)
-    body: dict[str, Any] = entry.to_dict(delivery.read_html(c.backend, entry))
-    return json_response(body, headers=headers)
+    body = delivery.entry_body(c.backend, entry)
+    return Response(body=body, status_code=200, headers={"Content-Type": JSON, **headers})
 
 
 @route(bp, "/health", methods=["GET"])

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import html as html_lib
 import math
+import re
 import threading
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 
 RENDERER_VERSION = "1"  # bump when the output for the same source changes
@@ -210,67 +210,46 @@ _BLOCK_TAGS = frozenset(
 _VOID_TAGS = frozenset({"br", "hr", "img"})
 
 
-class _TextExtractor(HTMLParser):
-    """Collects all text (for counting words) and the text of paragraphs (for the excerpt).
-
-    Paragraphs inside the footnotes block are not excerpt material, nor is the text of
-    footnote reference links.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self.paragraphs: list[str] = []
-        self._stack: list[tuple[str, bool]] = []  # (tag, is-excluded-from-excerpt)
-        self._paragraph: list[str] | None = None
-        self._paragraph_depth = 0
-
-    def _excluded(self) -> bool:
-        return bool(self._stack) and self._stack[-1][1]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self.chunks.append(" ")
-        if tag in _VOID_TAGS:
-            return
-        classes = (dict(attrs).get("class") or "").split()
-        excluded = self._excluded() or "footnote" in classes or "footnote-ref" in classes
-        self._stack.append((tag, excluded))
-        if tag == "p" and self._paragraph is None and not excluded:
-            self._paragraph = []
-            self._paragraph_depth = len(self._stack)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCK_TAGS:
-            self.chunks.append(" ")
-        # Pop up to and including the matching tag (sanitized HTML is well formed).
-        for index in range(len(self._stack) - 1, -1, -1):
-            if self._stack[index][0] == tag:
-                del self._stack[index:]
-                break
-        if self._paragraph is not None and len(self._stack) < self._paragraph_depth:
-            text = " ".join("".join(self._paragraph).split())
-            if text:
-                self.paragraphs.append(text)
-            self._paragraph = None
-
-    def handle_data(self, data: str) -> None:
-        self.chunks.append(data)
-        if self._paragraph is not None and not self._excluded():
-            self._paragraph.append(data)
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(
+    r"</?(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")\b[^>]*>|<(?:br|hr|img)\b[^>]*>"
+)
+_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.DOTALL)
+_FOOTNOTE_REF = re.compile(r'<a class="footnote-ref"[^>]*>.*?</a>', re.DOTALL)
+_FOOTNOTES_BLOCK = '<div class="footnote">'
 
 
-def _extract(html: str) -> _TextExtractor:
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return parser
+@dataclass(frozen=True)
+class _Text:
+    chunks: list[str]
+    paragraphs: list[str]
+
+
+def _plain(fragment: str) -> str:
+    return html_lib.unescape(_TAG.sub("", fragment))
+
+
+def _extract(html: str) -> _Text:
+    """All text (for counting words) and the paragraphs (for the excerpt) of sanitized HTML,
+    which is well formed: regular expressions are enough, and much faster than a parser.
+    Paragraphs in the footnotes block and footnote reference numbers are not excerpt text."""
+    text = _plain(_BLOCK_TAG.sub(" ", html))
+    main = html.split(_FOOTNOTES_BLOCK, 1)[0]
+    paragraphs = []
+    for match in _PARAGRAPH.finditer(main):
+        paragraph = " ".join(_plain(_FOOTNOTE_REF.sub("", match.group(1))).split())
+        if paragraph:
+            paragraphs.append(paragraph)
+    return _Text([text], paragraphs)
+
+
+_WORD = re.compile(r"\S*[^\W_]\S*")
 
 
 def _count_words(text: str) -> int:
     # A word is a whitespace-separated token with at least one letter or digit, so stray
     # punctuation ("—", "|", the footnote back-link "↩") is not counted.
-    return sum(1 for token in text.split() if any(ch.isalnum() for ch in token))
+    return len(_WORD.findall(text))
 
 
 def _excerpt(paragraphs: list[str]) -> str:

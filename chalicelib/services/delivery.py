@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +13,7 @@ from ..domain import cursors
 from ..domain.entries import EntryRecord
 from ..domain.errors import BadRequest, NotFound
 from ..domain.limits import Limits, parse_page_size
-from ..domain.names import normalize_tag, validate_slug
+from ..domain.names import normalize_tag, validate_collection_name, validate_slug
 from ..domain.rendering import RENDERER_VERSION  # a constant: Markdown itself stays unloaded
 from ..domain.timeutil import to_iso
 from ..ports import SORT_ORDERS, Backend, PageQuery
@@ -97,7 +101,7 @@ def list_published(
 def find_published(backend: Backend, collection: str, slug: str) -> PublishedEntry:
     """The entry readers may see, or NotFound: a draft, an unpublished or a not-yet-due
     entry is indistinguishable from a missing one."""
-    require_collection(backend, collection)
+    validate_collection_name(collection)
     validate_slug(slug)
     record = backend.index.get_entry(collection, "published", slug)
     now = to_iso(backend.clock.now())
@@ -105,16 +109,70 @@ def find_published(backend: Backend, collection: str, slug: str) -> PublishedEnt
         record is None
         or record.deleted
         or record.html_key is None
+        or record.rendered_sha256 is None
         or record.published_at is None
         or record.published_at > now
     ):
+        require_collection(backend, collection)  # an unknown collection says so
         raise NotFound(f"There is no published entry {slug!r} in {collection!r}.")
-    return PublishedEntry(record, f'"{record.rendered_sha256}.{RENDERER_VERSION}"')
+    return PublishedEntry(record, entity_tag(record))
 
 
-def read_html(backend: Backend, entry: PublishedEntry) -> str:
-    assert entry.record.html_key is not None
-    return backend.objects.get(entry.record.html_key).data.decode("utf-8")
+def entity_tag(record: EntryRecord) -> str:
+    """A strong validator: every field of the response derives from the published source,
+    its dates and the renderer version."""
+    parts = [
+        record.rendered_sha256 or "",
+        record.published_at or "",
+        record.updated_at or "",
+        RENDERER_VERSION,
+    ]
+    return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40] + '"'
+
+
+class _Lru:
+    """A thread-safe LRU of immutable strings, bounded by their total size."""
+
+    def __init__(self, max_chars: int) -> None:
+        self._max = max_chars
+        self._used = 0
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: str) -> None:
+        if len(value) > self._max:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._used += len(value) - (len(old) if old is not None else 0)
+            self._items[key] = value
+            while self._used > self._max:
+                _, evicted = self._items.popitem(last=False)
+                self._used -= len(evicted)
+
+
+_bodies = _Lru(32 * 1024 * 1024)  # per container; bodies are immutable per ETag
+
+
+def entry_body(backend: Backend, entry: PublishedEntry) -> str:
+    """The JSON body for an entry. Keyed by collection, slug and strong ETag, so a cached
+    body is exactly what would be built again; the HTML read is skipped on a hit."""
+    record = entry.record
+    key = f"{record.collection}/{record.slug}/{entry.etag}"
+    body = _bodies.get(key)
+    if body is None:
+        assert record.html_key is not None
+        html = backend.objects.get(record.html_key).data.decode("utf-8")
+        body = json.dumps(entry.to_dict(html), ensure_ascii=False)
+        _bodies.put(key, body)
+    return body
 
 
 def check_bad_request_params(params: dict[str, str], allowed: set[str]) -> None:

@@ -185,15 +185,18 @@ class DynamoIndex:
             }
             values[":now"] = query.now
         elif query.sort == "published_at":
-            lower = f"{query.after[0]}#{query.after[1]}!" if query.after else ""
-            if lower > now_upper:
-                return []
-            request = {
-                "IndexName": "GSI1",
-                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :lower AND :upper",
-                "ScanIndexForward": True,
-            }
-            values.update({":lower": lower, ":upper": now_upper})
+            request = {"IndexName": "GSI1", "ScanIndexForward": True}
+            values[":upper"] = now_upper
+            if query.after is None:
+                request["KeyConditionExpression"] = "GSI1PK = :pk AND GSI1SK <= :upper"
+            else:
+                lower = f"{query.after[0]}#{query.after[1]}!"  # '!' sorts before slug chars
+                if lower > now_upper:
+                    return []
+                request["KeyConditionExpression"] = (
+                    "GSI1PK = :pk AND GSI1SK BETWEEN :lower AND :upper"
+                )
+                values[":lower"] = lower
         else:
             upper = now_upper
             if query.after is not None:
