@@ -90,7 +90,7 @@ def _settings_for(stage: str) -> AwsSettings:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.devtools")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("provision", "pump"):
+    for name in ("provision", "pump", "reindex"):
         command = commands.add_parser(name)
         command.add_argument("--stage", default="dev")
         if name == "pump":
@@ -103,6 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         return 0
     os.environ.setdefault("CMS_BACKEND", "aws")
+    if args.command == "reindex":
+        from . import wiring
+        from .services.reindex import reindex
+
+        container = wiring.container()
+        report = reindex(container.backend, container.limits)
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
     if args.once:
         print(f"handled {pump(settings, once=True)} message(s)")
         return 0

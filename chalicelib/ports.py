@@ -179,6 +179,11 @@ class Index(Protocol):
 
     def list_object_errors(self, limit: int = 100) -> list[ObjectError]: ...
 
+    # maintenance (never on a request path)
+    def clear(self) -> None:
+        """Remove everything: the first step of a rebuild from the object store."""
+        ...
+
 
 # --- Configuration ------------------------------------------------------------------------
 

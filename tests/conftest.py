@@ -49,6 +49,7 @@ CONTRACT_MODULES = {
     "test_collections",
     "test_keys",
     "test_contract_ports",
+    "test_reindex",
 }
 
 

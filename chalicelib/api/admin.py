@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 
 from ..domain.errors import BadRequest
 from ..services import keys
+from ..services import reindex as reindex_service
 from ..wiring import container
 from .auth import require
 from .http import JSON, json_object, json_response, route
@@ -34,6 +35,16 @@ def revoke_key(key_id: str) -> Response:
     require(bp.current_request, "admin")
     keys.revoke_key(container().backend, key_id)
     return Response(body="", status_code=204)
+
+
+@route(bp, f"{BASE}/reindex", methods=["POST"], content_types=[JSON])
+def reindex() -> Response:
+    """Rebuild the index from the object store. Synchronous: for a large bucket use
+    `python -m chalicelib.devtools reindex` (API Gateway stops waiting after 29 s)."""
+    require(bp.current_request, "admin")
+    c = container()
+    report = reindex_service.reindex(c.backend, c.limits)
+    return json_response(report.to_dict())
 
 
 @route(bp, f"{BASE}/errors", methods=["GET"])

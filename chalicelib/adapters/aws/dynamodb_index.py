@@ -509,6 +509,25 @@ class DynamoIndex:
                 TableName=self.table, Key=_dump({"PK": "OBJECT_ERRORS", "SK": key})
             )
 
+    def clear(self) -> None:
+        """Delete every item: a paged Scan (a maintenance path, never a request path) and
+        batched deletes."""
+        paginator = self._ddb.get_paginator("scan")
+        self._collections.clear()
+        with storage("DynamoDB Scan/BatchWriteItem"):
+            for page in paginator.paginate(
+                TableName=self.table, ProjectionExpression="PK, SK", ConsistentRead=True
+            ):
+                keys = page.get("Items", [])
+                for start in range(0, len(keys), 25):
+                    requests = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+                    for attempt in range(10):  # botocore does not retry unprocessed items
+                        response = self._ddb.batch_write_item(RequestItems={self.table: requests})
+                        requests = response.get("UnprocessedItems", {}).get(self.table, [])
+                        if not requests:
+                            break
+                        time.sleep(min(0.05 * 2**attempt, 2.0))
+
     def list_object_errors(self, limit: int = 100) -> list[ObjectError]:
         items = list(self._partition("OBJECT_ERRORS", limit))
         items.sort(key=lambda i: (i["recorded_at"], i["SK"]), reverse=True)

@@ -371,6 +371,11 @@ class SqliteIndex:
         )
         return [ObjectError(r["key"], r["error"], r["sequencer"], r["recorded_at"]) for r in rows]
 
+    def clear(self) -> None:
+        with self._db.transaction() as conn:
+            for table in ("entry_tags", "entries", "collections", "object_errors"):
+                conn.execute(f"DELETE FROM {table}")
+
     # --- helpers --------------------------------------------------------------------------
 
     @staticmethod
