@@ -39,3 +39,22 @@ def test_create_publish_and_deliver_through_s3_events(aws_container: wiring.Cont
         assert "<em>by the event</em>" in body["html"]
         listing = json.loads(client.http.get("/v1/content/blog?tag=cloud").body)
         assert [i["slug"] for i in listing["items"]] == ["on-aws"]
+
+
+def test_event_keys_are_url_decoded_exactly(aws_container: wiring.Container) -> None:
+    """S3 URL-encodes keys in events (a space as '+', a '+' as '%2B', UTF-8 escapes)."""
+    from chalicelib.adapters.aws import clients
+    from chalicelib.adapters.aws.settings import AwsSettings
+    from chalicelib.services import collections
+
+    collections.put_collection(aws_container.backend, "blog", {"title": "Blog"})
+    bucket = AwsSettings.from_env().bucket
+    odd = ["content/blog/a b.md", "content/blog/c+d.md", "content/blog/café.md"]
+    s3 = clients.client("s3")
+    for key in [*odd, "content/blog/fine.md"]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"---\ntitle: T\n---\nx\n")
+    aws_container.process_events()
+    errors = sorted(e.key for e in aws_container.backend.index.list_object_errors())
+    assert errors == sorted(odd)
+    record = aws_container.backend.index.get_entry("blog", "draft", "fine")
+    assert record is not None and record.render_status == "rendered"

@@ -323,8 +323,12 @@ class DynamoIndex:
                 self._ddb.update_item(
                     TableName=self.table,
                     Key=_dump({"PK": row["PK"], "SK": row["SK"]}),  # type: ignore[index]
-                    UpdateExpression="SET source_etag = :etag, version_id = :version,"
-                    " render_status = :pending REMOVE render_error",
+                    UpdateExpression=(
+                        "SET source_etag = :etag, render_status = :pending"
+                        + (", version_id = :version" if record.version_id else "")
+                        + " REMOVE render_error"
+                        + ("" if record.version_id else ", version_id")
+                    ),
                     ConditionExpression="source_etag = :expected AND deleted = :false",
                     ExpressionAttributeValues=_dump(
                         {

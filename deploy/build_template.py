@@ -1,0 +1,510 @@
+"""The `--merge-template` for `chalice package`, generated from the app's own definitions.
+
+    python deploy/build_template.py --stage prod --output build/prod/merge-template.json
+    python deploy/build_template.py --stage prod --verify build/prod/sam.json
+
+The table, queues, bucket notifications and names come from
+``chalicelib/adapters/aws/provisioning.py`` and ``settings.py`` (what ``devtools provision``
+creates on moto), so the stack and the app cannot drift apart. ``--verify`` checks the merged
+template chalice wrote: the render function's SQS event source names the queue this template
+creates, every function gets the stack's resource names, and no IAM statement allows a
+wildcard action. See docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from chalicelib.adapters.aws import provisioning  # noqa: E402
+from chalicelib.adapters.aws.settings import AwsSettings  # noqa: E402
+
+STAGES = ("dev", "prod")
+CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
+
+# Logical ids of the resources chalice 1.34 generates (see `chalice package` output).
+API_FUNCTION = "APIHandler"
+RENDER_FUNCTION = "Render"
+RENDER_EVENT = "RenderSqsEventSource"
+FUNCTIONS = {API_FUNCTION: "api_handler", RENDER_FUNCTION: "render"}
+
+# Logical ids of the resources this template adds (the policy files in .chalice/ use them).
+BUCKET = "ContentBucket"
+BUCKET_POLICY = "ContentBucketPolicy"
+TABLE = "IndexTable"
+QUEUE = "EventsQueue"
+QUEUE_POLICY = "EventsQueuePolicy"
+DLQ = "EventsDeadLetterQueue"
+DLQ_ALARM = "DeadLetterAlarm"
+SITE_SETTINGS = "SiteSettingsParameter"
+LOG_GROUPS = {API_FUNCTION: "ApiHandlerLogGroup", RENDER_FUNCTION: "RenderLogGroup"}
+
+OBJECT_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")  # as provisioning.py subscribes
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # as provisioning.py creates the dead-letter queue
+LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]
+
+
+@contextlib.contextmanager
+def _stage_environment(stage: str) -> Iterator[None]:
+    saved = {k: v for k, v in os.environ.items() if k.startswith("CMS_")}
+    for name in saved:
+        del os.environ[name]
+    os.environ["CMS_STAGE"] = stage
+    try:
+        yield
+    finally:
+        del os.environ["CMS_STAGE"]
+        os.environ.update(saved)
+
+
+def stage_settings(stage: str) -> AwsSettings:
+    """The names the app derives for ``stage`` when no override is set."""
+    with _stage_environment(stage):
+        return AwsSettings.from_env()
+
+
+def bucket_name(settings: AwsSettings) -> str:
+    """Bucket names are global: the account and region make the stage's name unique."""
+    return f"{settings.bucket}-${{AWS::AccountId}}-${{AWS::Region}}"
+
+
+def function_settings(stage: str, name: str) -> dict[str, Any]:
+    config = json.loads(CHALICE_CONFIG.read_text())
+    stage_config = config["stages"][stage]
+    function = stage_config.get("lambda_functions", {}).get(name, {})
+    return {
+        "memory": function.get("lambda_memory_size", stage_config.get("lambda_memory_size")),
+        "timeout": function.get("lambda_timeout", stage_config.get("lambda_timeout")),
+        "environment": {
+            **config.get("environment_variables", {}),
+            **stage_config.get("environment_variables", {}),
+            **function.get("environment_variables", {}),
+        },
+    }
+
+
+def _check_config(stage: str) -> None:
+    for name in FUNCTIONS.values():
+        found = function_settings(stage, name)
+        if found["memory"] is None or found["timeout"] is None:
+            raise SystemExit(f"{stage}: set lambda_memory_size and lambda_timeout for {name}")
+        environment = found["environment"]
+        if environment.get("CMS_BACKEND") != "aws" or environment.get("CMS_STAGE") != stage:
+            raise SystemExit(f"{stage}: {name} needs CMS_BACKEND=aws and CMS_STAGE={stage}")
+    render_timeout = function_settings(stage, "render")["timeout"]
+    if provisioning.VISIBILITY_TIMEOUT_SECONDS < 6 * render_timeout:
+        raise SystemExit(
+            f"the events queue's visibility timeout ({provisioning.VISIBILITY_TIMEOUT_SECONDS}"
+            f" s) must be at least 6x the render function's timeout ({render_timeout} s)"
+        )
+
+
+def _tags(settings: AwsSettings) -> list[dict[str, str]]:
+    return [{"Key": "app", "Value": settings.app}, {"Key": "stage", "Value": settings.stage}]
+
+
+def _arn(kind: str, name: str) -> dict[str, str]:
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{kind}:${{AWS::Region}}:${{AWS::AccountId}}:{name}"}
+
+
+def _stateful(stage: str) -> dict[str, str]:
+    """prod keeps its data when the stack (or a replacement) deletes it; dev does not."""
+    policy = "Retain" if stage == "prod" else "Delete"
+    return {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}
+
+
+def parameters() -> dict[str, Any]:
+    return {
+        "AdminKey": {
+            "Type": "String",
+            "NoEcho": True,
+            "AllowedPattern": "^([A-Za-z0-9_~.+/=-]{32,256})?$",
+            "ConstraintDescription": "32 to 256 characters [A-Za-z0-9_~.+/=-], or empty",
+            "Description": "Bootstrap admin API key (the API's CMS_ADMIN_KEY), e.g. `openssl"
+            " rand -hex 32`. Use it to create named keys, then update the stack with an empty"
+            " value to switch it off.",
+        },
+        "SiteSettings": {
+            "Type": "String",
+            "Default": "{}",
+            "Description": "JSON site settings, stored as the String parameter"
+            " <ssm prefix>/settings/site",
+        },
+        "RevisionRetentionDays": {
+            "Type": "Number",
+            "Default": 365,
+            "MinValue": 0,
+            "Description": "Days a superseded revision (noncurrent object version) is kept; 0"
+            " keeps every revision forever",
+        },
+        "LogRetentionDays": {
+            "Type": "Number",
+            "Default": 90,
+            "AllowedValues": LOG_RETENTION_DAYS,
+            "Description": "Days CloudWatch keeps the functions' logs",
+        },
+        "AlarmTopicArn": {
+            "Type": "String",
+            "Default": "",
+            "Description": "SNS topic notified when messages reach the dead-letter queue"
+            " (empty: the alarm only shows in CloudWatch)",
+        },
+    }
+
+
+def conditions() -> dict[str, Any]:
+    return {
+        "ExpireRevisions": {
+            "Fn::Not": [{"Fn::Equals": [{"Ref": "RevisionRetentionDays"}, 0]}]
+        },
+        "HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]},
+    }
+
+
+def bucket(settings: AwsSettings, stage: str) -> dict[str, Any]:
+    notifications = [
+        {
+            "Event": event,
+            "Queue": {"Fn::GetAtt": [QUEUE, "Arn"]},
+            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": prefix}]}},
+        }
+        for prefix in provisioning.NOTIFY_PREFIXES
+        for event in OBJECT_EVENTS
+    ]
+    expire_revisions = {
+        "Id": "expire-superseded-revisions",
+        "Status": "Enabled",
+        "NoncurrentVersionExpiration": {"NoncurrentDays": {"Ref": "RevisionRetentionDays"}},
+    }
+    return {
+        "Type": "AWS::S3::Bucket",
+        **_stateful(stage),
+        "DependsOn": [QUEUE_POLICY],  # S3 checks it may send to the queue when configured
+        "Properties": {
+            "BucketName": {"Fn::Sub": bucket_name(settings)},
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {
+                "Rules": [
+                    {
+                        "Fn::If": [
+                            "ExpireRevisions",
+                            expire_revisions,
+                            {"Ref": "AWS::NoValue"},
+                        ]
+                    },
+                    {
+                        "Id": "abort-incomplete-uploads",
+                        "Status": "Enabled",
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                    },
+                ]
+            },
+            "NotificationConfiguration": {"QueueConfigurations": notifications},
+            "Tags": _tags(settings),
+        },
+    }
+
+
+def bucket_policy() -> dict[str, Any]:
+    arn = {"Fn::GetAtt": [BUCKET, "Arn"]}
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": BUCKET},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [arn, {"Fn::Sub": "${ContentBucket.Arn}/*"}],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
+    }
+
+
+def queues(settings: AwsSettings) -> dict[str, Any]:
+    return {
+        DLQ: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": settings.dead_letter_queue,
+                "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                "SqsManagedSseEnabled": True,
+                "RedriveAllowPolicy": {
+                    "redrivePermission": "byQueue",
+                    "sourceQueueArns": [_arn("sqs", settings.events_queue)],
+                },
+                "Tags": _tags(settings),
+            },
+        },
+        QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                # chalice's event source names this queue by CMS_EVENTS_QUEUE (see --verify)
+                "QueueName": settings.events_queue,
+                "VisibilityTimeout": provisioning.VISIBILITY_TIMEOUT_SECONDS,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [DLQ, "Arn"]},
+                    "maxReceiveCount": provisioning.MAX_RECEIVES,
+                },
+                "SqsManagedSseEnabled": True,
+                "Tags": _tags(settings),
+            },
+        },
+        QUEUE_POLICY: {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": QUEUE}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ObjectEventsFromTheContentBucket",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "s3.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": {"Fn::GetAtt": [QUEUE, "Arn"]},
+                            "Condition": {
+                                # a name, not a reference: the bucket depends on this policy
+                                "ArnLike": {
+                                    "aws:SourceArn": {
+                                        "Fn::Sub": "arn:${AWS::Partition}:s3:::"
+                                        + bucket_name(settings)
+                                    }
+                                },
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+        DLQ_ALARM: {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": f"{settings.app} {settings.stage}: object events failed"
+                f" {provisioning.MAX_RECEIVES} times and wait in the dead-letter queue;"
+                " redrive them with POST /v1/manage/events/dead-letters/redrive",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DLQ, "QueueName"]}}],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": {
+                    "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+                },
+            },
+        },
+    }
+
+
+def table(settings: AwsSettings, stage: str) -> dict[str, Any]:
+    properties: dict[str, Any] = dict(provisioning.table_definition(settings.table))
+    properties.update(
+        {
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "DeletionProtectionEnabled": stage == "prod",
+            "Tags": _tags(settings),
+        }
+    )
+    # No TimeToLiveSpecification: no item of the index expires (tombstones are kept on
+    # purpose, see docs/architecture.md).
+    return {"Type": "AWS::DynamoDB::Table", **_stateful(stage), "Properties": properties}
+
+
+def site_settings(settings: AwsSettings) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {
+            "Name": f"{settings.ssm_prefix.rstrip('/')}/settings/site",
+            "Type": "String",
+            "Value": {"Ref": "SiteSettings"},
+            "Description": f"{settings.app} {settings.stage}: site settings (JSON)",
+        },
+    }
+
+
+def log_groups(settings: AwsSettings) -> dict[str, Any]:
+    return {
+        LOG_GROUPS[function]: {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": f"/aws/lambda/{settings.app}-{settings.stage}-{name}",
+                "RetentionInDays": {"Ref": "LogRetentionDays"},
+            },
+        }
+        for function, name in FUNCTIONS.items()
+    }
+
+
+def function_overrides(settings: AwsSettings) -> dict[str, Any]:
+    """Merged into the function resources chalice generates: the stack's resource names
+    (references, which also order the functions after their resources) and log groups."""
+    variables = {
+        "CMS_BUCKET": {"Ref": BUCKET},
+        "CMS_TABLE": {"Ref": TABLE},
+        "CMS_EVENTS_QUEUE": {"Fn::GetAtt": [QUEUE, "QueueName"]},
+        "CMS_DEAD_LETTER_QUEUE": {"Fn::GetAtt": [DLQ, "QueueName"]},
+        "CMS_SSM_PREFIX": settings.ssm_prefix,
+        "CMS_MAX_RECEIVES": str(provisioning.MAX_RECEIVES),
+    }
+    overrides = {}
+    for function in FUNCTIONS:
+        extra = {"CMS_ADMIN_KEY": {"Ref": "AdminKey"}} if function == API_FUNCTION else {}
+        overrides[function] = {
+            "Properties": {
+                "Environment": {"Variables": {**variables, **extra}},
+                "LoggingConfig": {"LogGroup": {"Ref": LOG_GROUPS[function]}},
+            }
+        }
+    return overrides
+
+
+def outputs() -> dict[str, Any]:
+    return {
+        "ContentBucketName": {"Value": {"Ref": BUCKET}},
+        "IndexTableName": {"Value": {"Ref": TABLE}},
+        "EventsQueueUrl": {"Value": {"Ref": QUEUE}},
+        "DeadLetterQueueUrl": {"Value": {"Ref": DLQ}},
+        "SsmPrefix": {"Value": {"Fn::FindInMap": ["Cms", "Stage", "SsmPath"]}},
+    }
+
+
+def merge_template(stage: str) -> dict[str, Any]:
+    if stage not in STAGES:
+        raise SystemExit(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    _check_config(stage)
+    settings = stage_settings(stage)
+    resources: dict[str, Any] = {
+        BUCKET: bucket(settings, stage),
+        BUCKET_POLICY: bucket_policy(),
+        **queues(settings),
+        TABLE: table(settings, stage),
+        SITE_SETTINGS: site_settings(settings),
+        **log_groups(settings),
+        **function_overrides(settings),
+    }
+    return {
+        "Description": f"{settings.app} ({stage}): Chalice API and render function, content"
+        " bucket, index table, event queues, settings. Built by `make package`.",
+        "Parameters": parameters(),
+        "Conditions": conditions(),
+        "Mappings": {"Cms": {"Stage": {"SsmPath": settings.ssm_prefix.strip("/")}}},
+        "Resources": resources,
+        "Outputs": outputs(),
+    }
+
+
+# --- checks on the merged template ------------------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(resource id, policy document) for every IAM and resource policy in the template."""
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for policy in properties.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []:
+            yield name, policy["PolicyDocument"]
+        if "PolicyDocument" in properties:
+            yield name, properties["PolicyDocument"]
+
+
+def wildcard_allows(template: dict[str, Any]) -> list[str]:
+    """Allow statements granting ``*`` or ``service:*`` (Deny statements may use them)."""
+    found = []
+    for name, document in policy_documents(template):
+        for statement in _as_list(document["Statement"]):
+            if statement["Effect"] != "Allow" or "NotAction" in statement:
+                if "NotAction" in statement:
+                    found.append(f"{name}: NotAction")
+                continue
+            for action in _as_list(statement["Action"]):
+                if action == "*" or action.endswith(":*"):
+                    found.append(f"{name}: {action}")
+    return found
+
+
+def verify(template: dict[str, Any], stage: str) -> list[str]:
+    """Problems with a merged template (empty when it is sound)."""
+    problems = []
+    settings = stage_settings(stage)
+    resources = template.get("Resources", {})
+    queue_name = resources.get(QUEUE, {}).get("Properties", {}).get("QueueName")
+    events = resources.get(RENDER_FUNCTION, {}).get("Properties", {}).get("Events", {})
+    source = events.get(RENDER_EVENT, {}).get("Properties", {}).get("Queue", {})
+    arn = source.get("Fn::Sub", "") if isinstance(source, dict) else str(source)
+    if queue_name != settings.events_queue or not arn.endswith(f":{queue_name}"):
+        problems.append(
+            f"the render function reads {arn!r} but the stack creates queue {queue_name!r};"
+            f" package with CMS_EVENTS_QUEUE={settings.events_queue}"
+        )
+    for function in FUNCTIONS:
+        variables = (
+            resources.get(function, {})
+            .get("Properties", {})
+            .get("Environment", {})
+            .get("Variables", {})
+        )
+        if variables.get("CMS_BUCKET") != {"Ref": BUCKET}:
+            problems.append(f"{function} does not get the stack's bucket as CMS_BUCKET")
+        if variables.get("CMS_STAGE") != stage:
+            problems.append(f"{function} is not packaged for stage {stage}")
+    problems += [f"wildcard action allowed by {w}" for w in wildcard_allows(template)]
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python deploy/build_template.py")
+    parser.add_argument("--stage", required=True, choices=STAGES)
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--output", type=Path, help="write the merge template here")
+    action.add_argument("--verify", type=Path, help="check a merged template (sam.json)")
+    args = parser.parse_args(argv)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(merge_template(args.stage), indent=2) + "\n")
+        return 0
+    problems = verify(json.loads(args.verify.read_text()), args.stage)
+    for problem in problems:
+        print(f"{args.verify}: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
