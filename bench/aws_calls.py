@@ -277,7 +277,7 @@ def measure(stage: Stage, client: Any) -> int:
     ]
     for label, method, path, kwargs, expect in cold:
         _, calls = counted(f"cold: {label}", method, path, expect=expect, **kwargs)
-        print(f"    {label:<44} {total(calls):2d} calls: {describe(calls)}")
+        print(f"    {label:<62} {total(calls):2d} calls: {describe(calls)}")
     # one request of each other kind, and one render event, before counting the warm ones
     first = json.loads(http.get(f"{entry}?limit=20").body)
     http.get(f"{entry}?limit=20&sort=title")
@@ -409,12 +409,12 @@ def measure(stage: Stage, client: Any) -> int:
 
     for label, calls in rows:
         if not label.startswith("cold"):
-            print(f"    {label:<52} {total(calls):2d} calls: {describe(calls)}")
+            print(f"    {label:<62} {total(calls):2d} calls: {describe(calls)}")
     events = [(f"render {what}", c) for what, c in render_events]
     events += [(f"render {what} (synthesized)", c) for what, c in removal_events + delete_events]
     for label, calls in events:
         print(
-            f"    {label:<52} {total(calls, 'S3', 'DynamoDB', 'SSM'):2d} calls: {describe(calls)}"
+            f"    {label:<62} {total(calls, 'S3', 'DynamoDB', 'SSM'):2d} calls: {describe(calls)}"
         )
 
     # --- targets ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ python -m chalicelib.devtools pump --stage dev --once # drain the queue and exit
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -22,6 +23,10 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def _default_handler() -> Handler:
+    """The render handler as Lambda runs it: registered on the app, so with its middleware
+    (metrics). Importing ``app`` first matters: a handler called before its blueprint is
+    registered builds itself without the app's middleware, and keeps that."""
+    importlib.import_module("app")
     from .api.event_handlers import render
 
     return render  # type: ignore[return-value]

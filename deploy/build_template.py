@@ -51,6 +51,8 @@ LOG_GROUPS = {API_FUNCTION: "ApiHandlerLogGroup", RENDER_FUNCTION: "RenderLogGro
 
 OBJECT_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")  # as provisioning.py subscribes
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # as provisioning.py creates the dead-letter queue
+EVENTS_RETENTION_SECONDS = 4 * 24 * 3600  # the SQS default provisioning.py relies on; < the DLQ's
+DISPOSABLE = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}  # rebuilt, not kept
 LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]
 
 
@@ -102,7 +104,7 @@ def _check_config(stage: str) -> None:
         if environment.get("CMS_BACKEND") != "aws" or environment.get("CMS_STAGE") != stage:
             raise SystemExit(f"{stage}: {name} needs CMS_BACKEND=aws and CMS_STAGE={stage}")
     render_timeout = function_settings(stage, "render")["timeout"]
-    if provisioning.VISIBILITY_TIMEOUT_SECONDS < 6 * render_timeout:
+    if 6 * render_timeout > provisioning.VISIBILITY_TIMEOUT_SECONDS:
         raise SystemExit(
             f"the events queue's visibility timeout ({provisioning.VISIBILITY_TIMEOUT_SECONDS}"
             f" s) must be at least 6x the render function's timeout ({render_timeout} s)"
@@ -114,7 +116,9 @@ def _tags(settings: AwsSettings) -> list[dict[str, str]]:
 
 
 def _arn(kind: str, name: str) -> dict[str, str]:
-    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{kind}:${{AWS::Region}}:${{AWS::AccountId}}:{name}"}
+    return {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:{kind}:${{AWS::Region}}:${{AWS::AccountId}}:{name}"
+    }
 
 
 def _stateful(stage: str) -> dict[str, str]:
@@ -164,9 +168,7 @@ def parameters() -> dict[str, Any]:
 
 def conditions() -> dict[str, Any]:
     return {
-        "ExpireRevisions": {
-            "Fn::Not": [{"Fn::Equals": [{"Ref": "RevisionRetentionDays"}, 0]}]
-        },
+        "ExpireRevisions": {"Fn::Not": [{"Fn::Equals": [{"Ref": "RevisionRetentionDays"}, 0]}]},
         "HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]},
     }
 
@@ -254,6 +256,7 @@ def queues(settings: AwsSettings) -> dict[str, Any]:
     return {
         DLQ: {
             "Type": "AWS::SQS::Queue",
+            **DISPOSABLE,
             "Properties": {
                 "QueueName": settings.dead_letter_queue,
                 "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
@@ -267,9 +270,11 @@ def queues(settings: AwsSettings) -> dict[str, Any]:
         },
         QUEUE: {
             "Type": "AWS::SQS::Queue",
+            **DISPOSABLE,
             "Properties": {
                 # chalice's event source names this queue by CMS_EVENTS_QUEUE (see --verify)
                 "QueueName": settings.events_queue,
+                "MessageRetentionPeriod": EVENTS_RETENTION_SECONDS,
                 "VisibilityTimeout": provisioning.VISIBILITY_TIMEOUT_SECONDS,
                 "RedrivePolicy": {
                     "deadLetterTargetArn": {"Fn::GetAtt": [DLQ, "Arn"]},
@@ -361,6 +366,7 @@ def log_groups(settings: AwsSettings) -> dict[str, Any]:
     return {
         LOG_GROUPS[function]: {
             "Type": "AWS::Logs::LogGroup",
+            **DISPOSABLE,
             "Properties": {
                 "LogGroupName": f"/aws/lambda/{settings.app}-{settings.stage}-{name}",
                 "RetentionInDays": {"Ref": "LogRetentionDays"},
@@ -439,7 +445,9 @@ def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, 
     """(resource id, policy document) for every IAM and resource policy in the template."""
     for name, resource in template["Resources"].items():
         properties = resource.get("Properties", {})
-        for policy in properties.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []:
+        for policy in (
+            properties.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []
+        ):
             yield name, policy["PolicyDocument"]
         if "PolicyDocument" in properties:
             yield name, properties["PolicyDocument"]

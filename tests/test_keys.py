@@ -186,6 +186,7 @@ def test_created_key_is_shown_once_and_never_listed(api, container, data_dir):
     assert "sha256" not in text
 
 
+@pytest.mark.local_only  # the file is the local config store; SSM is covered elsewhere
 def test_config_file_holds_only_the_sha256_of_a_key(api, container, data_dir):
     created = make_key(api, "content:write")
     config_path = data_dir / "config.json"

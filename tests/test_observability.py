@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -90,15 +92,21 @@ def test_a_failure_on_the_last_receive_counts_a_dead_letter_send(
 
 
 def test_logs_are_json_with_a_request_id_and_never_the_key(
-    api: Api, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(observability, "_logger", None)
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
-    api.collection("blog")
-    api.call("GET", "/v1/manage/content/blog/missing")
-    output = capsys.readouterr()
-    lines = [json.loads(x) for x in (output.out + output.err).splitlines() if x.startswith("{")]
+    log = observability.logger()
+    stream = io.StringIO()
+    for handler in log._logger.handlers:  # Powertools' stream handler, whatever stdout was
+        monkeypatch.setattr(handler, "stream", stream)
+    previous = log._logger.level
+    log._logger.setLevel(logging.DEBUG)  # setLevel also clears logging's level cache
+    try:
+        api.collection("blog")
+        api.call("GET", "/v1/manage/content/blog/missing")
+    finally:
+        log._logger.setLevel(previous)
+    lines = [json.loads(x) for x in stream.getvalue().splitlines() if x.startswith("{")]
     requests = [x for x in lines if x.get("route") == "/v1/manage/content/{collection}/{slug}"]
     assert requests and requests[-1]["status"] == 404 and requests[-1]["request_id"]
     assert requests[-1]["service"] == "headless-cms"
-    assert ADMIN_KEY not in output.out + output.err
+    assert ADMIN_KEY not in stream.getvalue()

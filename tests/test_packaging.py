@@ -1,0 +1,564 @@
+"""`make package STAGE=prod` builds a deployable, linted, least-privilege SAM template.
+
+The build (chalice package: pip downloads the Lambda wheels from PyPI, ~15 s) runs once per
+test session, shared by the xdist workers through a file lock. For a quick local run only,
+CMS_SKIP_PACKAGING=1 skips this module; it is refused when CI is set, so CI always runs it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.aws import provisioning
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "prod"
+MAX_ZIP_BYTES = 30 * 1024 * 1024
+
+if os.environ.get("CMS_SKIP_PACKAGING") == "1":
+    if os.environ.get("CI"):
+        raise RuntimeError("CMS_SKIP_PACKAGING is for quick local runs; CI must package")
+    pytest.skip("CMS_SKIP_PACKAGING=1 (local quick run)", allow_module_level=True)
+
+
+def _load_builder() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "deploy_build_template", ROOT / "deploy" / "build_template.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+builder = _load_builder()
+
+
+# --- the build, once per session -------------------------------------------------------
+
+
+def _tool(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    assert found, f"{name} is not installed (pip install -r requirements-dev.txt)"
+    return found
+
+
+def _build(build_dir: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CMS_", "AWS_"))}
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    variables = [
+        f"STAGE={STAGE}",
+        f"BUILD_DIR={build_dir}",
+        f"PYTHON={sys.executable}",
+        f"CHALICE={_tool('chalice')}",
+    ]
+    make = shutil.which("make")
+    out = build_dir / STAGE
+    if make:
+        commands = [[make, "--no-print-directory", "package", *variables]]
+    else:  # the Makefile's recipe, step by step
+        merge = str(out / "merge-template.json")
+        script = str(ROOT / "deploy" / "build_template.py")
+        commands = [
+            [sys.executable, script, "--stage", STAGE, "--output", merge],
+            [_tool("chalice"), "package", "--stage", STAGE, "--merge-template", merge, str(out)],
+            [sys.executable, script, "--stage", STAGE, "--verify", str(out / "sam.json")],
+        ]
+        env["CMS_EVENTS_QUEUE"] = f"headless-cms-{STAGE}-events"
+    started = time.perf_counter()
+    log = []
+    returncode = 0
+    for command in commands:
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        )
+        log.append(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}")
+        returncode = done.returncode
+        if returncode:
+            break
+    return {
+        "returncode": returncode,
+        "log": "\n".join(log),
+        "seconds": round(time.perf_counter() - started, 1),
+        "out": str(out),
+        "with_make": bool(make),
+    }
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent  # this session's, common to workers
+    else:
+        shared = tmp_path_factory.mktemp("packaging")
+    result_file = shared / "packaging-result.json"
+    with open(shared / "packaging.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not result_file.exists():
+                result_file.write_text(json.dumps(_build(shared / "build")))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    result = json.loads(result_file.read_text())
+    print(f"make package STAGE={STAGE}: {result['seconds']} s (make: {result['with_make']})")
+    assert result["returncode"] == 0, result["log"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def out(build: dict[str, Any]) -> Path:
+    return Path(build["out"])
+
+
+@pytest.fixture(scope="module")
+def template(out: Path) -> dict[str, Any]:
+    return json.loads((out / "sam.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+def props(resources: dict[str, Any], name: str) -> dict[str, Any]:
+    return resources[name]["Properties"]
+
+
+def stage_config() -> dict[str, Any]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return config["stages"][STAGE]
+
+
+# --- what the build writes ---------------------------------------------------------------
+
+
+def test_package_writes_the_merged_template_and_a_small_zip(out: Path, template: dict) -> None:
+    zip_path = out / "deployment.zip"
+    size = zip_path.stat().st_size
+    print(f"deployment.zip: {size / 1e6:.1f} MB")
+    assert size < MAX_ZIP_BYTES
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert "app.py" in names
+    assert "chalicelib/api/event_handlers.py" in names
+    assert "chalicelib/adapters/aws/s3_store.py" in names
+    assert any(n.startswith("nh3/") for n in names)  # the requirements are vendored
+    assert not [n for n in names if n.startswith(("tests/", "deploy/", "bench/", "cms/"))]
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert template["Resources"]["APIHandler"]["Properties"]["CodeUri"] == "./deployment.zip"
+
+
+def test_bucket_is_versioned_encrypted_private_and_uniquely_named(resources: dict) -> None:
+    bucket = resources["ContentBucket"]
+    p = bucket["Properties"]
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert p["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert p["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert p["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    name = p["BucketName"]["Fn::Sub"]
+    assert name.startswith(f"headless-cms-{STAGE}-content-")
+    assert "${AWS::AccountId}" in name and "${AWS::Region}" in name
+    # superseded revisions expire (configurable), incomplete uploads are cleaned up
+    rules = p["LifecycleConfiguration"]["Rules"]
+    expire = rules[0]["Fn::If"][1]
+    assert expire["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": {"Ref": "RevisionRetentionDays"}
+    }
+    assert any("AbortIncompleteMultipartUpload" in r for r in rules[1:])
+    # prod keeps its content when the stack goes away
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_bucket_only_accepts_tls(resources: dict) -> None:
+    document = props(resources, "ContentBucketPolicy")["PolicyDocument"]
+    (statement,) = document["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_bucket_notifies_the_queue_after_the_queue_allows_it(resources: dict) -> None:
+    bucket = resources["ContentBucket"]
+    assert "EventsQueuePolicy" in bucket["DependsOn"]
+    configurations = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    pairs = set()
+    for c in configurations:
+        assert c["Queue"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
+        (rule,) = c["Filter"]["S3Key"]["Rules"]
+        assert rule["Name"] == "prefix"
+        pairs.add((rule["Value"], c["Event"]))
+    expected = {
+        (prefix, event)
+        for prefix in provisioning.NOTIFY_PREFIXES
+        for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+    }
+    assert pairs == expected
+
+    policy = props(resources, "EventsQueuePolicy")
+    assert policy["Queues"] == [{"Ref": "EventsQueue"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    source = statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert source == "arn:${AWS::Partition}:s3:::" + bucket["Properties"]["BucketName"]["Fn::Sub"]
+    assert statement["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+    }
+
+
+def test_queue_is_the_one_the_render_function_reads(resources: dict) -> None:
+    queue = props(resources, "EventsQueue")
+    assert queue["QueueName"] == f"headless-cms-{STAGE}-events"
+    (event,) = props(resources, "Render")["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["BatchSize"] == 1
+    arn = event["Properties"]["Queue"]["Fn::Sub"]
+    assert arn == (
+        "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + queue["QueueName"]
+    )
+    # the function references the queue, so CloudFormation makes the queue (and its event
+    # source mapping's target) before the function
+    variables = props(resources, "Render")["Environment"]["Variables"]
+    assert variables["CMS_EVENTS_QUEUE"] == {"Fn::GetAtt": ["EventsQueue", "QueueName"]}
+
+
+def test_queue_redrives_to_the_dead_letter_queue_and_outlasts_the_render_timeout(
+    resources: dict,
+) -> None:
+    queue = props(resources, "EventsQueue")
+    dlq = props(resources, "EventsDeadLetterQueue")
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": provisioning.MAX_RECEIVES,
+    }
+    assert provisioning.MAX_RECEIVES == 3
+    assert queue["VisibilityTimeout"] >= 6 * props(resources, "Render")["Timeout"]
+    assert dlq["QueueName"] == f"headless-cms-{STAGE}-events-dlq"
+    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
+    alarm = props(resources, "DeadLetterAlarm")
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}}
+    ]
+
+
+def test_table_matches_the_app_and_is_on_demand_with_recovery(resources: dict) -> None:
+    table = resources["IndexTable"]
+    p = table["Properties"]
+    definition = provisioning.table_definition(f"headless-cms-{STAGE}-index")
+    for field, value in definition.items():
+        assert p[field] == value, field
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert p["SSESpecification"] == {"SSEEnabled": True}
+    assert p["DeletionProtectionEnabled"] is True
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    assert "TimeToLiveSpecification" not in p  # no item of the index expires
+    assert "ProvisionedThroughput" not in json.dumps(p)
+
+
+def test_parameters_admin_key_and_site_settings(template: dict, resources: dict) -> None:
+    parameters = template["Parameters"]
+    assert parameters["AdminKey"]["NoEcho"] is True
+    assert "Default" not in parameters["AdminKey"]
+    site = props(resources, "SiteSettingsParameter")
+    assert site["Name"] == f"/headless-cms/{STAGE}/settings/site"
+    assert site["Type"] == "String"
+    assert site["Value"] == {"Ref": "SiteSettings"}
+    api_env = props(resources, "APIHandler")["Environment"]["Variables"]
+    render_env = props(resources, "Render")["Environment"]["Variables"]
+    assert api_env["CMS_ADMIN_KEY"] == {"Ref": "AdminKey"}
+    assert "CMS_ADMIN_KEY" not in render_env
+    assert template["Mappings"]["Cms"]["Stage"]["SsmPath"] == f"headless-cms/{STAGE}"
+
+
+def test_functions_get_the_stack_names_and_their_own_sizes(resources: dict) -> None:
+    functions = stage_config()["lambda_functions"]
+    for logical, name in (("APIHandler", "api_handler"), ("Render", "render")):
+        p = props(resources, logical)
+        assert p["MemorySize"] == functions[name]["lambda_memory_size"]
+        assert p["Timeout"] == functions[name]["lambda_timeout"]
+        variables = p["Environment"]["Variables"]
+        assert variables["CMS_BACKEND"] == "aws"
+        assert variables["CMS_STAGE"] == STAGE
+        assert variables["CMS_BUCKET"] == {"Ref": "ContentBucket"}
+        assert variables["CMS_TABLE"] == {"Ref": "IndexTable"}
+        assert variables["CMS_DEAD_LETTER_QUEUE"] == {
+            "Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]
+        }
+        assert variables["CMS_SSM_PREFIX"] == f"/headless-cms/{STAGE}"
+        log_group = p["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[log_group]["Type"] == "AWS::Logs::LogGroup"
+    api, render = props(resources, "APIHandler"), props(resources, "Render")
+    assert (render["MemorySize"], render["Timeout"]) != (api["MemorySize"], api["Timeout"])
+    assert api["Timeout"] <= 29  # API Gateway stops waiting after 29 s
+
+
+# --- IAM -----------------------------------------------------------------------------------
+
+
+def _statements(resources: dict, role: str) -> list[dict[str, Any]]:
+    (policy,) = props(resources, role)["Policies"]
+    return policy["PolicyDocument"]["Statement"]
+
+
+def _actions(statements: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """action -> the resources it is allowed on (as JSON strings)."""
+    allowed: dict[str, list[str]] = {}
+    for s in statements:
+        assert s["Effect"] == "Allow"
+        targets = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        for action in s["Action"] if isinstance(s["Action"], list) else [s["Action"]]:
+            allowed.setdefault(action, []).extend(json.dumps(t) for t in targets)
+    return allowed
+
+
+def test_each_function_has_its_own_role_from_the_policy_files(resources: dict) -> None:
+    for function, role, policy_file in (
+        ("APIHandler", "ApiHandlerRole", "policy-api.json"),
+        ("Render", "RenderRole", "policy-render.json"),
+    ):
+        assert props(resources, function)["Role"] == {"Fn::GetAtt": [role, "Arn"]}
+        assert "ManagedPolicyArns" not in props(resources, role)
+        written = json.loads((ROOT / ".chalice" / policy_file).read_text())
+        assert _statements(resources, role) == written["Statement"]
+    assert stage_config()["autogen_policy"] is False
+
+
+def test_no_policy_allows_a_wildcard_action_or_resource(template: dict) -> None:
+    assert builder.wildcard_allows(template) == []
+    for name, document in builder.policy_documents(template):
+        for statement in document["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue
+            actions = statement["Action"]
+            for action in actions if isinstance(actions, list) else [actions]:
+                assert action != "*" and not action.endswith(":*"), (name, action)
+            if name.endswith("Role"):
+                resource = json.dumps(statement["Resource"])
+                assert resource != '"*"', (name, statement)
+                assert any(
+                    ref in resource
+                    for ref in (
+                        "ContentBucket",
+                        "IndexTable",
+                        "EventsQueue",
+                        "EventsDeadLetterQueue",
+                        "LogGroup",
+                        '"Cms", "Stage", "SsmPath"',
+                    )
+                ), (name, statement)
+
+
+def test_api_role_is_scoped_to_what_the_api_does(resources: dict) -> None:
+    allowed = _actions(_statements(resources, "ApiHandlerRole"))
+    assert set(allowed) == {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:Scan",  # reindex clears the table (never on a request path)
+        "dynamodb:BatchWriteItem",
+        "ssm:GetParameter",
+        "ssm:GetParametersByPath",
+        "ssm:PutParameter",
+        "ssm:DeleteParameter",
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:GetQueueAttributes",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+    writes = allowed["ssm:PutParameter"]
+    assert len(writes) == 2
+    assert any("/secrets/*" in w for w in writes) and any("/keys/*" in w for w in writes)
+    assert allowed["sqs:SendMessage"] == [json.dumps({"Fn::GetAtt": ["EventsQueue", "Arn"]})]
+    assert allowed["sqs:ReceiveMessage"] == [
+        json.dumps({"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]})
+    ]
+    assert allowed["dynamodb:PutItem"] == [json.dumps({"Fn::GetAtt": ["IndexTable", "Arn"]})]
+
+
+def test_render_role_reads_content_and_writes_only_rendered_html(resources: dict) -> None:
+    allowed = _actions(_statements(resources, "RenderRole"))
+    assert allowed["s3:PutObject"] == [json.dumps({"Fn::Sub": "${ContentBucket.Arn}/rendered/*"})]
+    for forbidden in (
+        "s3:DeleteObject",
+        "ssm:PutParameter",
+        "ssm:DeleteParameter",
+        "sqs:SendMessage",
+        "dynamodb:Scan",
+        "dynamodb:BatchWriteItem",
+    ):
+        assert forbidden not in allowed, forbidden
+    queue = json.dumps({"Fn::GetAtt": ["EventsQueue", "Arn"]})
+    for needed in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert allowed[needed] == [queue], needed  # what the SQS event source mapping needs
+    assert all("/settings" in r for r in allowed["ssm:GetParameter"])
+
+
+# --- the checks of the build script -----------------------------------------------------
+
+
+def test_verify_rejects_a_template_packaged_for_another_queue(template: dict) -> None:
+    assert builder.verify(template, STAGE) == []
+    broken = json.loads(json.dumps(template))
+    event = broken["Resources"]["Render"]["Properties"]["Events"]["RenderSqsEventSource"]
+    event["Properties"]["Queue"]["Fn::Sub"] = event["Properties"]["Queue"]["Fn::Sub"].replace(
+        f"headless-cms-{STAGE}-events", "headless-cms-dev-events"
+    )
+    (problem,) = builder.verify(broken, STAGE)
+    assert "CMS_EVENTS_QUEUE=headless-cms-prod-events" in problem
+
+
+def test_verify_rejects_a_wildcard_grant(template: dict) -> None:
+    broken = json.loads(json.dumps(template))
+    statements = _statements(broken["Resources"], "RenderRole")
+    statements.append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    assert builder.verify(broken, STAGE) == ["wildcard action allowed by RenderRole: s3:*"]
+
+
+def test_merge_template_refuses_a_visibility_timeout_too_short(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(builder.provisioning, "VISIBILITY_TIMEOUT_SECONDS", 60)
+    with pytest.raises(SystemExit, match="6x the render function's timeout"):
+        builder.merge_template(STAGE)
+
+
+def test_dev_stage_is_disposable() -> None:
+    dev = builder.merge_template("dev")["Resources"]
+    for name in ("ContentBucket", "IndexTable"):
+        assert dev[name]["DeletionPolicy"] == "Delete"
+    assert dev["IndexTable"]["Properties"]["DeletionProtectionEnabled"] is False
+    assert dev["EventsQueue"]["Properties"]["QueueName"] == "headless-cms-dev-events"
+    assert dev["SiteSettingsParameter"]["Properties"]["Name"] == "/headless-cms/dev/settings/site"
+
+
+def test_local_stage_and_top_level_settings_are_untouched() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert config["environment_variables"] == {}
+    assert config["stages"]["local"] == {"environment_variables": {"CMS_BACKEND": "local"}}
+    for stage in ("dev", "prod"):
+        assert config["stages"][stage]["environment_variables"] == {
+            "CMS_BACKEND": "aws",
+            "CMS_STAGE": stage,
+        }
+
+
+def test_template_agrees_with_what_provision_creates(
+    template: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts the script writes by hand (event names, encryption, retention) against what
+    `devtools provision` makes on moto with the same names."""
+    import boto3
+    from moto import mock_aws
+
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    resources = template["Resources"]
+    settings = builder.stage_settings(STAGE)
+    with mock_aws():
+        clients = {
+            n: boto3.client(n, region_name="us-east-1") for n in ("s3", "sqs", "dynamodb", "ssm")
+        }
+        created = provisioning.provision(clients, settings)
+        s3, sqs = clients["s3"], clients["sqs"]
+        notification = s3.get_bucket_notification_configuration(Bucket=settings.bucket)
+        provisioned = {
+            (rule["Value"], event)
+            for c in notification["QueueConfigurations"]
+            for rule in c["Filter"]["Key"]["FilterRules"]
+            for event in c["Events"]
+        }
+        encryption = s3.get_bucket_encryption(Bucket=settings.bucket)
+        events = sqs.get_queue_attributes(QueueUrl=created["queue_url"], AttributeNames=["All"])
+        dlq = sqs.get_queue_attributes(
+            QueueUrl=created["dead_letter_queue_url"], AttributeNames=["All"]
+        )
+        table = clients["dynamodb"].describe_table(TableName=settings.table)["Table"]
+
+    configurations = props(resources, "ContentBucket")["NotificationConfiguration"]
+    in_template = {
+        (c["Filter"]["S3Key"]["Rules"][0]["Value"], c["Event"])
+        for c in configurations["QueueConfigurations"]
+    }
+    assert in_template == provisioned
+    (rule,) = encryption["ServerSideEncryptionConfiguration"]["Rules"]
+    (template_rule,) = props(resources, "ContentBucket")["BucketEncryption"][
+        "ServerSideEncryptionConfiguration"
+    ]
+    assert (
+        template_rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+        == rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+    )
+    queue = props(resources, "EventsQueue")
+    assert str(queue["VisibilityTimeout"]) == events["Attributes"]["VisibilityTimeout"]
+    assert str(queue["MessageRetentionPeriod"]) == events["Attributes"]["MessageRetentionPeriod"]
+    redrive = json.loads(events["Attributes"]["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == queue["RedrivePolicy"]["maxReceiveCount"]
+    assert (
+        str(props(resources, "EventsDeadLetterQueue")["MessageRetentionPeriod"])
+        == (dlq["Attributes"]["MessageRetentionPeriod"])
+    )
+    indexes = {i["IndexName"]: i["KeySchema"] for i in table["GlobalSecondaryIndexes"]}
+    in_table = {
+        i["IndexName"]: i["KeySchema"]
+        for i in props(resources, "IndexTable")["GlobalSecondaryIndexes"]
+    }
+    assert indexes == in_table
+    assert table["KeySchema"] == props(resources, "IndexTable")["KeySchema"]
+
+
+# --- cfn-lint ----------------------------------------------------------------------------
+
+
+def test_cfn_lint_passes_with_informational_checks(out: Path) -> None:
+    """Errors, warnings and informational findings all fail (cfn-lint is pinned)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [
+            _tool("cfn-lint"),
+            str(out / "sam.json"),
+            "--include-checks",
+            "I",
+            "--non-zero-exit-code",
+            "informational",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    print(f"cfn-lint: exit {done.returncode} in {time.perf_counter() - started:.1f} s")
+    assert done.returncode == 0, done.stdout + done.stderr
