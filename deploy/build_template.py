@@ -399,13 +399,13 @@ def function_overrides(settings: AwsSettings) -> dict[str, Any]:
     return overrides
 
 
-def outputs() -> dict[str, Any]:
+def outputs(settings: AwsSettings) -> dict[str, Any]:
     return {
         "ContentBucketName": {"Value": {"Ref": BUCKET}},
         "IndexTableName": {"Value": {"Ref": TABLE}},
         "EventsQueueUrl": {"Value": {"Ref": QUEUE}},
         "DeadLetterQueueUrl": {"Value": {"Ref": DLQ}},
-        "SsmPrefix": {"Value": {"Fn::FindInMap": ["Cms", "Stage", "SsmPath"]}},
+        "SsmPrefix": {"Value": settings.ssm_prefix},
     }
 
 
@@ -430,7 +430,7 @@ def merge_template(stage: str) -> dict[str, Any]:
         "Conditions": conditions(),
         "Mappings": {"Cms": {"Stage": {"SsmPath": settings.ssm_prefix.strip("/")}}},
         "Resources": resources,
-        "Outputs": outputs(),
+        "Outputs": outputs(settings),
     }
 
 

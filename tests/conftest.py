@@ -105,9 +105,12 @@ def clock(container: wiring.Container) -> FrozenClock:
 
 @pytest.fixture
 def client(container: wiring.Container) -> Iterator[Client]:
+    """The app over the container. Chalice's test client applies a stage's environment
+    during each request (its default stage, dev, selects AWS), so it is told the stage."""
     from app import app
 
-    with Client(app) as test_client:
+    stage = "local" if container.backend_name == "local" else "aws-tests"
+    with Client(app, stage_name=stage) as test_client:
         yield test_client
 
 

@@ -92,7 +92,7 @@ def build(data_dir: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[.
         container = wiring.container()
         from app import app
 
-        return Api(Client(app)), container
+        return Api(Client(app, stage_name="local")), container
 
     yield _build
     wiring.reset()

@@ -24,7 +24,7 @@ def test_handling_a_delivery_request_loads_no_renderer(tmp_path: Path) -> None:
         f"os.environ['CMS_DATA_DIR'] = {str(tmp_path)!r}\n"
         "from chalice.test import Client\n"
         "import app\n"
-        "with Client(app.app) as c:\n"
+        "with Client(app.app, stage_name='local') as c:\n"
         "    assert c.http.get('/health').status_code == 200\n"
         "    assert c.http.get('/v1/content/blog').status_code == 404\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"

@@ -28,7 +28,7 @@ from ..domain.errors import (
 from ..domain.limits import Limits
 from ..domain.names import slugify, validate_slug
 from ..domain.timeutil import to_iso
-from ..ports import Backend, ObjectInfo, ObjectNotFound, ObjectPreconditionFailed
+from ..ports import Backend, ManageQuery, ObjectInfo, ObjectNotFound, ObjectPreconditionFailed
 from .collections import require_collection
 
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
@@ -436,8 +436,6 @@ def editor_view(backend: Backend, doc: Document, *, with_html: bool = True) -> d
 def list_drafts(
     backend: Backend, collection: str, *, status: str | None, limit: int, after: str | None
 ) -> list[dict[str, Any]]:
-    from ..ports import ManageQuery
-
     require_collection(backend, collection)
     records = backend.index.list_entries(
         ManageQuery(collection=collection, stage="draft", status=status, limit=limit, after=after)

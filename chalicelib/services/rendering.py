@@ -16,6 +16,7 @@ from ..domain.entries import validate_front_matter as validate
 from ..domain.errors import CMSError, ValidationFailed
 from ..domain.limits import Limits
 from ..domain.names import validate_collection_name, validate_slug
+from ..domain.rendering import render_markdown  # Markdown itself loads on the first render
 from ..domain.s3_events import ObjectEvent
 from ..domain.timeutil import to_iso
 from ..ports import Backend, ObjectNotFound, ObjectPreconditionFailed
@@ -98,8 +99,6 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
         )
         log.warning("entry %s failed to render: %s", event.key, error)
         return
-
-    from ..domain.rendering import render_markdown  # heavy: only the render function loads it
 
     source_sha = sha256_hex(stored.data)
     rendered = render_markdown(body, summary=fm.get("summary"))
