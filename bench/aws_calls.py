@@ -245,8 +245,15 @@ def main() -> int:
         seed(stage)
         from app import app
 
-        with Client(app, project_dir=str(REPO_ROOT)) as client:
-            return measure(stage, client)
+        try:
+            with Client(app, project_dir=str(REPO_ROOT)) as client:
+                return measure(stage, client)
+        finally:
+            from chalicelib import wiring
+            from chalicelib.adapters.aws import clients
+
+            wiring.reset()
+            clients.reset()
 
 
 def measure(stage: Stage, client: Any) -> int:
@@ -393,6 +400,8 @@ def measure(stage: Stage, client: Any) -> int:
         body="{}",
     )
     render_events = stage.render_counted()  # create, patch, publish: three object events
+    if http.get(f"{entry}/created").status_code != 200:  # the events really rendered it
+        failures.append("the created entry is not delivered after its render events")
     counted(
         "POST unpublish",
         "post",
@@ -403,6 +412,8 @@ def measure(stage: Stage, client: Any) -> int:
     )
     stage.send_removal(f"published/{COLLECTION}/created.md")
     removal_events = stage.render_counted()
+    if http.get(f"{entry}/created").status_code != 404:
+        failures.append("the unpublished entry is still delivered")
     counted("DELETE entry", "delete", f"{manage}/created", expect=204, headers=ADMIN)
     stage.send_removal(f"content/{COLLECTION}/created.md")
     delete_events = stage.render_counted()

@@ -168,7 +168,7 @@ def parameters() -> dict[str, Any]:
 
 def conditions() -> dict[str, Any]:
     return {
-        "ExpireRevisions": {"Fn::Not": [{"Fn::Equals": [{"Ref": "RevisionRetentionDays"}, 0]}]},
+        "ExpireRevisions": {"Fn::Not": [{"Fn::Equals": [{"Ref": "RevisionRetentionDays"}, "0"]}]},
         "HasAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]},
     }
 
@@ -454,17 +454,21 @@ def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, 
 
 
 def wildcard_allows(template: dict[str, Any]) -> list[str]:
-    """Allow statements granting ``*`` or ``service:*`` (Deny statements may use them)."""
+    """Allow statements granting ``*``, ``service:*`` or ``NotAction``, and role statements
+    on resource ``*`` (Deny statements may use wildcards: they only take away)."""
     found = []
     for name, document in policy_documents(template):
         for statement in _as_list(document["Statement"]):
-            if statement["Effect"] != "Allow" or "NotAction" in statement:
-                if "NotAction" in statement:
-                    found.append(f"{name}: NotAction")
+            if statement["Effect"] != "Allow":
                 continue
-            for action in _as_list(statement["Action"]):
+            if "NotAction" in statement:
+                found.append(f"{name}: NotAction")
+            for action in _as_list(statement.get("Action", [])):
                 if action == "*" or action.endswith(":*"):
                     found.append(f"{name}: {action}")
+            role = template["Resources"][name]["Type"] == "AWS::IAM::Role"
+            if role and "*" in _as_list(statement.get("Resource", [])):
+                found.append(f"{name}: resource *")
     return found
 
 
@@ -493,7 +497,7 @@ def verify(template: dict[str, Any], stage: str) -> list[str]:
             problems.append(f"{function} does not get the stack's bucket as CMS_BUCKET")
         if variables.get("CMS_STAGE") != stage:
             problems.append(f"{function} is not packaged for stage {stage}")
-    problems += [f"wildcard action allowed by {w}" for w in wildcard_allows(template)]
+    problems += [f"wildcard allowed by {w}" for w in wildcard_allows(template)]
     return problems
 
 

@@ -64,10 +64,13 @@ def published(aws_container: wiring.Container) -> Client:
     return client
 
 
-def test_the_clients_retry_in_standard_mode_with_timeouts() -> None:
-    config = clients.CLIENT_CONFIG
-    assert config.retries == {"mode": "standard", "max_attempts": 5}
-    assert config.connect_timeout and config.read_timeout
+def test_the_clients_retry_in_standard_mode_with_timeouts(
+    aws_container: wiring.Container,
+) -> None:
+    for service in ("s3", "dynamodb", "ssm", "sqs"):
+        config = clients.client(service).meta.config
+        assert config.retries == {"mode": "standard", "total_max_attempts": 5}
+        assert config.connect_timeout == 3 and config.read_timeout == 10
 
 
 def test_a_transient_dynamodb_error_is_retried_by_botocore(published: Client) -> None:
@@ -94,7 +97,7 @@ def test_a_lasting_storage_error_is_a_503_problem_with_retry_after(published: Cl
     assert r.status_code == 503
     assert r.headers["Retry-After"] == "2"
     assert "Traceback" not in json.dumps(body)
-    assert hook.calls["n"] >= 5  # botocore's standard mode gave up after max_attempts
+    assert hook.calls["n"] == clients.TOTAL_ATTEMPTS  # then botocore gave up
 
 
 def test_an_s3_outage_ends_in_the_dead_letter_queue_and_a_redrive_repairs_it(

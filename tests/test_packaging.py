@@ -288,6 +288,10 @@ def test_parameters_admin_key_and_site_settings(template: dict, resources: dict)
     assert api_env["CMS_ADMIN_KEY"] == {"Ref": "AdminKey"}
     assert "CMS_ADMIN_KEY" not in render_env
     assert template["Mappings"]["Cms"]["Stage"]["SsmPath"] == f"headless-cms/{STAGE}"
+    outputs = template["Outputs"]
+    assert outputs["SsmPrefix"]["Value"] == f"/headless-cms/{STAGE}"
+    assert outputs["ContentBucketName"]["Value"] == {"Ref": "ContentBucket"}
+    assert "EndpointURL" in outputs
 
 
 def test_functions_get_the_stack_names_and_their_own_sizes(resources: dict) -> None:
@@ -444,7 +448,10 @@ def test_verify_rejects_a_wildcard_grant(template: dict) -> None:
     broken = json.loads(json.dumps(template))
     statements = _statements(broken["Resources"], "RenderRole")
     statements.append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
-    assert builder.verify(broken, STAGE) == ["wildcard action allowed by RenderRole: s3:*"]
+    assert builder.verify(broken, STAGE) == [
+        "wildcard allowed by RenderRole: s3:*",
+        "wildcard allowed by RenderRole: resource *",
+    ]
 
 
 def test_merge_template_refuses_a_visibility_timeout_too_short(

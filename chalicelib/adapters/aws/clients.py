@@ -12,11 +12,17 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-CLIENT_CONFIG = Config(
-    connect_timeout=3,
-    read_timeout=10,
-    retries={"mode": "standard", "max_attempts": 5},
-)
+TOTAL_ATTEMPTS = 5  # the first try and four retries, with backoff (botocore standard mode)
+
+
+def client_config() -> Config:
+    """A fresh Config per client: botocore rewrites the retries mapping it is given."""
+    return Config(
+        connect_timeout=3,
+        read_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
+    )
+
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -29,7 +35,7 @@ def client(service: str) -> Any:
         with _lock:
             found = _clients.get(service)
             if found is None:
-                found = boto3.session.Session().client(service, config=CLIENT_CONFIG)
+                found = boto3.session.Session().client(service, config=client_config())
                 _clients[service] = found
     return found
 
