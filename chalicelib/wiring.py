@@ -106,13 +106,13 @@ def build_aws(limits: Limits) -> Container:
 
     settings = AwsSettings.from_env()
     backend = Backend(
-        objects=S3ObjectStore(clients.client("s3"), settings.bucket),
-        index=DynamoIndex(clients.client("dynamodb"), settings.table),
+        objects=S3ObjectStore(clients.LazyClient("s3"), settings.bucket),
+        index=DynamoIndex(clients.LazyClient("dynamodb"), settings.table),
         config=SsmConfigStore(
-            clients.client("ssm"), settings.ssm_prefix, ttl_seconds=settings.config_ttl_seconds
+            clients.LazyClient("ssm"), settings.ssm_prefix, ttl_seconds=settings.config_ttl_seconds
         ),
         dead_letters=SqsDeadLetters(
-            clients.client("sqs"), settings.dead_letter_queue, settings.events_queue
+            clients.LazyClient("sqs"), settings.dead_letter_queue, settings.events_queue
         ),
     )
     return Container(backend=backend, limits=limits, backend_name="aws")

@@ -167,6 +167,16 @@ def reference_fields(collection: Collection | None) -> dict[str, str]:
     return {n: s.collection for n, s in collection.fields.items() if s.collection}
 
 
+SORT_TITLE_LENGTH = 200  # characters: with the slug, well inside DynamoDB's 1 KB sort key
+
+
+def sort_title(title: str) -> str:
+    """The key titles sort by, the same on every backend: case-folded, control characters
+    as spaces, cut to SORT_TITLE_LENGTH."""
+    folded = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in title.casefold())
+    return folded[:SORT_TITLE_LENGTH]
+
+
 def object_key(collection: str, slug: str, stage: Stage) -> str:
     return f"{STAGE_PREFIX[stage]}/{collection}/{slug}.md"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain import cursors
-from ..domain.entries import EntryRecord
+from ..domain.entries import EntryRecord, sort_title
 from ..domain.errors import BadRequest, NotFound
 from ..domain.limits import Limits, parse_page_size
 from ..domain.names import normalize_tag, validate_collection_name, validate_slug
@@ -93,7 +93,7 @@ def list_published(
     if len(records) > size:
         records = records[:size]
         last = records[-1]
-        sort_value = last.title.casefold() if order == "title" else last.published_at
+        sort_value = sort_title(last.title) if order == "title" else last.published_at
         next_cursor = cursors.encode({"q": scope, "a": [sort_value, last.slug]}, cursor_secret)
     return {"items": [summary(r) for r in records], "next_cursor": next_cursor}
 

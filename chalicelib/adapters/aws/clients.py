@@ -25,6 +25,7 @@ def client_config() -> Config:
 
 
 _lock = threading.Lock()
+_session: boto3.session.Session | None = None
 _clients: dict[str, Any] = {}
 
 
@@ -35,12 +36,28 @@ def client(service: str) -> Any:
         with _lock:
             found = _clients.get(service)
             if found is None:
-                found = boto3.session.Session().client(service, config=client_config())
+                global _session
+                if _session is None:  # one session: its loaders and caches are shared
+                    _session = boto3.session.Session()
+                found = _session.client(service, config=client_config())
                 _clients[service] = found
     return found
 
 
+class LazyClient:
+    """Stands in for a client until first used, so a cold container builds only the clients
+    its request needs (a delivery GET: DynamoDB alone on a warm body cache)."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(client(self._service), name)
+
+
 def reset() -> None:
-    """Forget the clients (tests that change the endpoint or credentials)."""
+    """Forget the session and clients (tests that change the endpoint or credentials)."""
+    global _session
     with _lock:
         _clients.clear()
+        _session = None

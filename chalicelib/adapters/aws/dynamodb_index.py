@@ -17,12 +17,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ...domain.collections import Collection
-from ...domain.entries import EntryRecord, Stage
+from ...domain.entries import EntryRecord, Stage, sort_title
 from ...domain.sequencer import padded
 from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
 from .errors import code, storage
 
+MAX_TRANSACTION_ITEMS = 100
 SEP = "\x1f"  # below every printable character: 'abc' sorts before 'abc d'
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -34,10 +35,6 @@ def _dump(item: dict[str, Any]) -> dict[str, Any]:
 
 def _load(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
-
-
-def sort_title(title: str) -> str:
-    return "".join(" " if ord(c) < 32 else c for c in title.casefold())
 
 
 def _entry_pk(collection: str, slug: str) -> str:
@@ -176,7 +173,7 @@ class DynamoIndex:
             condition = "GSI2PK = :pk"
             if query.after is not None:
                 condition += " AND GSI2SK > :after"
-                values[":after"] = f"{query.after[0]}{SEP}{query.after[1]}"
+                values[":after"] = f"{query.after[0]}{SEP}{query.after[1]}"  # a sort_title
             request: dict[str, Any] = {
                 "IndexName": "GSI2",
                 "KeyConditionExpression": condition,
@@ -240,14 +237,21 @@ class DynamoIndex:
     # --- entries: writes ------------------------------------------------------------------
 
     def _items_of(self, collection: str, slug: str) -> list[dict[str, Any]]:
+        """The entry's items (its stages and their tag copies), every page of them."""
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": _dump({":pk": _entry_pk(collection, slug)}),
+            "ConsistentRead": True,
+        }
         with storage("DynamoDB Query"):
-            response = self._ddb.query(
-                TableName=self.table,
-                KeyConditionExpression="PK = :pk",
-                ExpressionAttributeValues=_dump({":pk": _entry_pk(collection, slug)}),
-                ConsistentRead=True,
-            )
-        return [_load(i) for i in response.get("Items", [])]
+            while True:
+                response = self._ddb.query(**request)
+                items.extend(_load(i) for i in response.get("Items", []))
+                if "LastEvaluatedKey" not in response:
+                    return items
+                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _replace(
         self,
@@ -289,6 +293,17 @@ class DynamoIndex:
                     }
                 }
             )
+        if len(actions) > MAX_TRANSACTION_ITEMS:
+            # Copies under tags the entry lost are deleted first, outside the transaction: if
+            # the transaction then fails, the event's retry deletes nothing more and converges.
+            deletes = [
+                a
+                for a in actions
+                if "Delete" in a
+                and a["Delete"]["Key"] != _dump({"PK": "OBJECT_ERRORS", "SK": record.key})
+            ]
+            self._batch_delete([a["Delete"]["Key"] for a in deletes])
+            actions = [a for a in actions if a not in deletes]
         with storage("DynamoDB TransactWriteItems"):
             try:
                 if len(actions) == 1:
@@ -329,7 +344,11 @@ class DynamoIndex:
                         + " REMOVE render_error"
                         + ("" if record.version_id else ", version_id")
                     ),
-                    ConditionExpression="source_etag = :expected AND deleted = :false",
+                    ConditionExpression=(
+                        "source_etag = :expected AND deleted = :false"
+                        if expected_etag is not None
+                        else "attribute_not_exists(source_etag) AND deleted = :false"
+                    ),
                     ExpressionAttributeValues=_dump(
                         {
                             ":etag": record.source_etag,
@@ -518,21 +537,28 @@ class DynamoIndex:
         batched deletes."""
         paginator = self._ddb.get_paginator("scan")
         self._collections.clear()
-        with storage("DynamoDB Scan/BatchWriteItem"):
+        with storage("DynamoDB Scan"):
             for page in paginator.paginate(
                 TableName=self.table, ProjectionExpression="PK, SK", ConsistentRead=True
             ):
-                keys = page.get("Items", [])
-                for start in range(0, len(keys), 25):
-                    requests = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
-                    for attempt in range(10):  # botocore does not retry unprocessed items
-                        response = self._ddb.batch_write_item(RequestItems={self.table: requests})
-                        requests = response.get("UnprocessedItems", {}).get(self.table, [])
-                        if not requests:
-                            break
-                        time.sleep(min(0.05 * 2**attempt, 2.0))
+                self._batch_delete(page.get("Items", []))
+
+    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
+        """Delete items by their (serialized) keys, 25 to a BatchWriteItem."""
+        with storage("DynamoDB BatchWriteItem"):
+            for start in range(0, len(keys), 25):
+                requests = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+                for attempt in range(10):  # botocore does not retry unprocessed items
+                    response = self._ddb.batch_write_item(RequestItems={self.table: requests})
+                    requests = response.get("UnprocessedItems", {}).get(self.table, [])
+                    if not requests:
+                        break
+                    time.sleep(min(0.05 * 2**attempt, 2.0))
 
     def list_object_errors(self, limit: int = 100) -> list[ObjectError]:
-        items = list(self._partition("OBJECT_ERRORS", limit))
-        items.sort(key=lambda i: (i["recorded_at"], i["SK"]), reverse=True)
+        items = sorted(
+            self._partition("OBJECT_ERRORS"),
+            key=lambda i: (i["recorded_at"], i["SK"]),
+            reverse=True,
+        )[:limit]
         return [ObjectError(i["SK"], i["error"], i.get("seq"), i["recorded_at"]) for i in items]

@@ -129,6 +129,10 @@ def _create_table(ddb: Any, settings: AwsSettings) -> None:
         if code(error) != "ResourceInUseException":
             raise
     ddb.get_waiter("table_exists").wait(TableName=settings.table)
+    ddb.update_continuous_backups(
+        TableName=settings.table,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
 
 
 def _create_parameters(ssm: Any, settings: AwsSettings) -> None:

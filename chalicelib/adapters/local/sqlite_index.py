@@ -8,7 +8,7 @@ from sqlite3 import Connection, Row
 from typing import Any
 
 from ...domain.collections import Collection
-from ...domain.entries import EntryRecord, Stage
+from ...domain.entries import EntryRecord, Stage, sort_title
 from ...domain.sequencer import padded
 from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
@@ -101,10 +101,6 @@ _INSERT = (
     f" VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
 _KEY = "collection = ? AND stage = ? AND slug = ?"
-
-
-def sort_title(title: str) -> str:
-    return title.casefold()
 
 
 def _row_values(r: EntryRecord) -> tuple[Any, ...]:
