@@ -157,3 +157,41 @@ class S3ObjectStore:
             is_latest=bool(item.get("IsLatest")),
             is_delete_marker=deleted,
         )
+
+
+class S3Presigner:
+    """Presigned URLs for direct browser/CLI transfers that bypass the API's payload limit."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self.bucket = bucket
+
+    def get_url(self, key: str, *, expires_in: int = 900, filename: str | None = None) -> str:
+        check_key(key)
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
+        with storage("S3 presign GET"):
+            url: str = self._s3.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=expires_in
+            )
+        return url
+
+    def post_form(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int = 900
+    ) -> dict[str, Any]:
+        """A presigned POST: the URL and form fields; S3 itself refuses another key, another
+        content type or a body over ``max_bytes``."""
+        check_key(key)
+        with storage("S3 presign POST"):
+            form: dict[str, Any] = self._s3.generate_presigned_post(
+                Bucket=self.bucket,
+                Key=key,
+                Fields={"Content-Type": content_type},
+                Conditions=[
+                    {"Content-Type": content_type},
+                    ["content-length-range", 1, max_bytes],
+                ],
+                ExpiresIn=expires_in,
+            )
+        return form
