@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -224,3 +224,43 @@ class EntryRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def tombstone(record: EntryRecord, sequencer: str | None) -> EntryRecord:
+    """What the index keeps of a removed stage: its key, title and last sequencer."""
+    return EntryRecord(
+        collection=record.collection,
+        slug=record.slug,
+        stage=record.stage,
+        title=record.title,
+        deleted=True,
+        render_status="rendered",
+        sequencer=sequencer,
+    )
+
+
+def failed(
+    current: EntryRecord | None,
+    collection: str,
+    stage: Stage,
+    slug: str,
+    *,
+    error: str,
+    source_etag: str | None,
+    version_id: str | None,
+    sequencer: str,
+) -> EntryRecord:
+    """A stage whose latest source could not be rendered: the last good rendering (if any)
+    stays for readers; the error is there for editors."""
+    record = (
+        EntryRecord(collection=collection, slug=slug, stage=stage, title=slug)
+        if current is None or current.deleted
+        else replace(current)
+    )
+    record.render_status = "failed"
+    record.render_error = error
+    record.source_etag = source_etag
+    record.version_id = version_id
+    record.sequencer = sequencer
+    record.deleted = False
+    return record

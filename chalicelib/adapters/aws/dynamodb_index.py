@@ -17,7 +17,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ...domain.collections import Collection
-from ...domain.entries import EntryRecord, Stage, sort_title
+from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.sequencer import padded
 from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
@@ -376,22 +376,10 @@ class DynamoIndex:
             return False
         record = _record(row)
         return self._replace(
-            self._tombstone(record, record.sequencer),
+            tombstone(record, record.sequencer),
             items,
             "source_etag = :expected",
             {":expected": row.get("source_etag")},
-        )
-
-    @staticmethod
-    def _tombstone(record: EntryRecord, sequencer: str | None) -> EntryRecord:
-        return EntryRecord(
-            collection=record.collection,
-            slug=record.slug,
-            stage=record.stage,
-            title=record.title,
-            deleted=True,
-            render_status="rendered",
-            sequencer=sequencer,
         )
 
     @staticmethod
@@ -418,7 +406,7 @@ class DynamoIndex:
             return False
         if record.deleted:
             base = _record(row) if row is not None else record
-            record = self._tombstone(base, record.sequencer)
+            record = tombstone(base, record.sequencer)
         condition, values = self._newer_condition(record.sequencer)  # type: ignore[arg-type]
         return self._replace(record, items, condition, values, clear_error=True)
 
@@ -437,16 +425,16 @@ class DynamoIndex:
         row = self._main(items, stage)
         if row is not None and row.get("seq") and padded(sequencer) <= row["seq"]:
             return False
-        if row is None or row.get("deleted"):
-            record = EntryRecord(collection=collection, slug=slug, stage=stage, title=slug)
-        else:
-            record = _record(row)
-        record.render_status = "failed"
-        record.render_error = error
-        record.source_etag = source_etag
-        record.version_id = version_id
-        record.sequencer = sequencer
-        record.deleted = False
+        record = failed(
+            _record(row) if row is not None else None,
+            collection,
+            stage,
+            slug,
+            error=error,
+            source_etag=source_etag,
+            version_id=version_id,
+            sequencer=sequencer,
+        )
         condition, values = self._newer_condition(sequencer)
         return self._replace(record, items, condition, values)
 

@@ -8,7 +8,7 @@ from sqlite3 import Connection, Row
 from typing import Any
 
 from ...domain.collections import Collection
-from ...domain.entries import EntryRecord, Stage, sort_title
+from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.sequencer import padded
 from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
@@ -273,7 +273,7 @@ class SqliteIndex:
             if expected_etag is not None and row["source_etag"] != expected_etag:
                 return False
             record = _record(row)
-            self._write(conn, self._tombstone(record, record.sequencer))
+            self._write(conn, tombstone(record, record.sequencer))
             return True
 
     def apply_render(self, record: EntryRecord) -> bool:
@@ -285,7 +285,7 @@ class SqliteIndex:
                 return False
             if record.deleted:
                 base = _record(row) if row is not None else record
-                record = self._tombstone(base, record.sequencer)
+                record = tombstone(base, record.sequencer)
             self._write(conn, record)
             conn.execute("DELETE FROM object_errors WHERE key = ?", (record.key,))
             return True
@@ -305,16 +305,16 @@ class SqliteIndex:
             row = self._row(conn, collection, stage, slug)
             if row is not None and not self._newer(sequencer, row["sequencer"]):
                 return False
-            if row is None or row["deleted"]:
-                record = EntryRecord(collection=collection, slug=slug, stage=stage, title=slug)
-            else:
-                record = _record(row)
-            record.render_status = "failed"
-            record.render_error = error
-            record.source_etag = source_etag
-            record.version_id = version_id
-            record.sequencer = sequencer
-            record.deleted = False
+            record = failed(
+                _record(row) if row is not None else None,
+                collection,
+                stage,
+                slug,
+                error=error,
+                source_etag=source_etag,
+                version_id=version_id,
+                sequencer=sequencer,
+            )
             self._write(conn, record)
             return True
 
@@ -391,18 +391,6 @@ class SqliteIndex:
     @staticmethod
     def _newer(candidate: str, current: str | None) -> bool:
         return current is None or padded(candidate) > padded(current)
-
-    @staticmethod
-    def _tombstone(record: EntryRecord, sequencer: str | None) -> EntryRecord:
-        return EntryRecord(
-            collection=record.collection,
-            slug=record.slug,
-            stage=record.stage,
-            title=record.title,
-            deleted=True,
-            render_status="rendered",
-            sequencer=sequencer,
-        )
 
     def _write(self, conn: Connection, record: EntryRecord) -> None:
         values = _row_values(record)
