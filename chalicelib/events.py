@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .domain.entries import parse_object_key
+from .domain.entries import EntryRecord, parse_object_key
 from .domain.errors import CMSError
 from .domain.limits import Limits
 from .domain.s3_events import MalformedEvent, ObjectEvent, iter_object_events
@@ -49,7 +49,23 @@ def record_dead_letter(backend: Backend, message: dict[str, Any] | str, error: s
     for event in object_events:
         detail = f"Processing failed after retries: {error}"
         parsed = parse_object_key(event.key)
-        if parsed is not None:
+        if parsed is not None and event.is_removal:
+            # A removal that could not be processed must not leave the entry public.
+            stage, collection, slug = parsed
+            try:
+                backend.index.apply_render(
+                    EntryRecord(
+                        collection=collection,
+                        slug=slug,
+                        stage=stage,
+                        title=slug,
+                        deleted=True,
+                        sequencer=event.sequencer,
+                    )
+                )
+            except Exception:
+                log.exception("could not hide %s after its removal failed", event.key)
+        elif parsed is not None:
             stage, collection, slug = parsed
             try:
                 backend.index.apply_failure(

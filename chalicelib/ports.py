@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from .domain.collections import Collection
 from .domain.entries import EntryRecord, Stage
+from .domain.object_keys import InvalidObjectKey as InvalidObjectKey  # re-exported
 
 # --- Object store (S3-shaped) -------------------------------------------------------------
 
@@ -27,10 +28,6 @@ class ObjectPreconditionFailed(Exception):
 
 class StorageUnavailable(Exception):
     """The storage service failed after its own retries; the request may be retried later."""
-
-
-class InvalidObjectKey(ValueError):
-    """A key that is empty, absolute, has '..' segments, NUL or control characters."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +191,11 @@ class ConfigStore(Protocol):
     def get(self, name: str) -> str | None: ...
 
     def put(self, name: str, value: str, *, secret: bool = False) -> None: ...
+
+    def put_if_absent(self, name: str, value: str, *, secret: bool = False) -> str:
+        """Store ``value`` unless the name exists; returns what is stored either way (two
+        containers creating the same secret agree on one)."""
+        ...
 
     def delete(self, name: str) -> None: ...
 

@@ -44,8 +44,7 @@ class Container:
             name = "secrets/cursor-signing-key"
             value = self.backend.config.get(name)
             if value is None:
-                value = secrets.token_hex(32)
-                self.backend.config.put(name, value, secret=True)
+                value = self.backend.config.put_if_absent(name, secrets.token_hex(32), secret=True)
             self._cursor_secret = bytes.fromhex(value)
         return self._cursor_secret
 

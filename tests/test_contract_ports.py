@@ -231,3 +231,6 @@ def test_config_store(container: wiring.Container) -> None:
     config.delete("keys/aaaa")
     assert config.get("keys/aaaa") is None
     assert config.list("keys/") == {"keys/bbbb": "hash-b"}
+    assert config.put_if_absent("secrets/signing", "first", secret=True) == "first"
+    assert config.put_if_absent("secrets/signing", "second", secret=True) == "first"
+    assert config.get("secrets/signing") == "first"

@@ -20,7 +20,12 @@ log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 
 EVENTS_QUEUE = os.environ.get("CMS_EVENTS_QUEUE", "headless-cms-dev-events")
-MAX_RECEIVES = int(os.environ.get("CMS_MAX_RECEIVES", "3"))
+DEFAULT_MAX_RECEIVES = 3  # the queue's maxReceiveCount (provisioning and the template)
+
+
+def max_receives() -> int:
+    raw = os.environ.get("CMS_MAX_RECEIVES", "")
+    return int(raw) if raw.isascii() and raw.isdigit() else DEFAULT_MAX_RECEIVES
 
 
 @bp.on_sqs_message(queue=EVENTS_QUEUE, batch_size=1, name="render")
@@ -32,7 +37,8 @@ def render(event: SQSEvent) -> None:
         try:
             events.handle_notification(c.backend, c.limits, record.body)
         except Exception as exc:
-            log.exception("object event failed (receive %d of %d)", receives, MAX_RECEIVES)
-            if receives >= MAX_RECEIVES:
+            limit = max_receives()
+            log.exception("object event failed (receive %d of %d)", receives, limit)
+            if receives >= limit:
                 events.record_dead_letter(c.backend, record.body, f"{type(exc).__name__}: {exc}")
             raise

@@ -78,6 +78,21 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", JSON).split(";")[0].strip().lower()
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range for a number")
+    return value
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -91,7 +106,7 @@ def json_body(request: Request, *, required: bool = True) -> Any:
     if media_type(request) != JSON:
         raise UnsupportedMediaType("Send application/json.")
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
     except UnicodeDecodeError as exc:
         raise BadRequest("The body is not UTF-8.") from exc
     except json.JSONDecodeError as exc:
@@ -130,8 +145,11 @@ def entry_input(request: Request) -> tuple[dict[str, Any], str]:
         errors.append(FieldError("front_matter", "must be an object", "type"))
     if not isinstance(body, str):
         errors.append(FieldError("body", "must be a string", "type"))
+    if isinstance(body, str) and not _encodable(body):
+        errors.append(FieldError("body", "must be valid Unicode (no lone surrogates)", "type"))
     if errors:
         raise ValidationFailed("The entry is invalid.", errors)
+    frontmatter.check_json_compatible(fm)
     return fm, body
 
 

@@ -82,7 +82,7 @@ def _receive_count(event: SQSEvent) -> int:
 def sqs_metrics(event: SQSEvent, get_response: Callable[[SQSEvent], Any]) -> Any:
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from .event_handlers import MAX_RECEIVES
+    from .event_handlers import max_receives
 
     recorder = metrics()
     start = time.perf_counter()
@@ -91,7 +91,7 @@ def sqs_metrics(event: SQSEvent, get_response: Callable[[SQSEvent], Any]) -> Any
         result = get_response(event)
     except Exception:
         recorder.add_metric(name="ObjectEventFailures", unit=MetricUnit.Count, value=messages)
-        if _receive_count(event) >= MAX_RECEIVES:
+        if _receive_count(event) >= max_receives():
             recorder.add_metric(name="DeadLetterSends", unit=MetricUnit.Count, value=messages)
         raise
     else:

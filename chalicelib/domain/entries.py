@@ -30,6 +30,9 @@ STAGES: tuple[Stage, ...] = ("draft", "published")
 STAGE_PREFIX: dict[Stage, str] = {"draft": "content", "published": "published"}
 PREFIX_STAGE: dict[str, Stage] = {v: k for k, v in STAGE_PREFIX.items()}
 MAX_TAGS = 50
+# Index items (a DynamoDB item is at most 400 KB, a transaction 4 MB with a copy per tag)
+MAX_FRONT_MATTER_BYTES = 32_768
+MAX_TOC_ITEMS = 300
 
 
 def _instant(value: Any) -> str:
@@ -157,7 +160,30 @@ def validate_front_matter(
     normalized = parsed.model_dump(mode="json", exclude_none=True)
     if not normalized.get("tags"):
         normalized.pop("tags", None)
+    size = len(json.dumps(normalized, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_FRONT_MATTER_BYTES:
+        detail = (
+            f"The front matter is {size} bytes as JSON; the limit is {MAX_FRONT_MATTER_BYTES} "
+            "(put long text in the body)."
+        )
+        raise ValidationFailed(detail, [FieldError("front_matter", detail, "too-large")])
     return normalized
+
+
+def cap_toc(toc: list[dict[str, Any]], limit: int = MAX_TOC_ITEMS) -> list[dict[str, Any]]:
+    """The table of contents, cut after ``limit`` headings in document order."""
+    budget = [limit]
+
+    def walk(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = []
+        for item in items:
+            if budget[0] <= 0:
+                break
+            budget[0] -= 1
+            kept.append({**item, "children": walk(item.get("children", []))})
+        return kept
+
+    return walk(toc)
 
 
 def reference_fields(collection: Collection | None) -> dict[str, str]:

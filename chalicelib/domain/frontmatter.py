@@ -52,22 +52,31 @@ def _invalid(detail: str, code: str = "invalid-yaml") -> ValidationFailed:
     return ValidationFailed(detail, [FieldError("front_matter", detail, code)])
 
 
-def _check_json_compatible(data: Any) -> None:
+MAX_DEPTH = 20  # nesting of mappings and lists
+
+
+def check_json_compatible(data: Any) -> None:
     """Front matter is stored and served as JSON: only mappings with string keys, lists,
-    strings, finite numbers, booleans and null; aliases may not expand past MAX_NODES."""
+    UTF-8 strings, finite numbers, booleans and null, at most MAX_DEPTH deep; YAML aliases may
+    not expand past MAX_NODES values."""
     budget = MAX_NODES
-    stack = [data]
+    stack = [(data, 0)]
     while stack:
-        value = stack.pop()
+        value, depth = stack.pop()
         budget -= 1
         if budget < 0:
             raise _invalid(f"The front matter has more than {MAX_NODES} values.", "too-large")
+        if depth > MAX_DEPTH:
+            raise _invalid(f"The front matter is nested more than {MAX_DEPTH} levels deep.")
         if isinstance(value, dict):
             if not all(isinstance(k, str) for k in value):
                 raise _invalid("Front matter keys must be strings.")
-            stack.extend(value.values())
+            stack.extend((k, depth + 1) for k in value)
+            stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
-            stack.extend(value)
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, str) and not _is_utf8(value):
+            raise _invalid("Front matter text must be valid Unicode (no lone surrogates).")
         elif isinstance(value, float) and not math.isfinite(value):
             raise _invalid("Front matter numbers must be finite (no .inf or .nan).")
         elif value is not None and not isinstance(value, str | int | float | bool):
@@ -91,11 +100,21 @@ def _describe(exc: yaml.YAMLError, raw: str) -> str:
     return f": {problem}"
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_yaml_mapping(raw: str) -> dict[str, Any]:
     try:
         data = yaml.load(raw, Loader=_SafeLoaderNoDates)  # a safe loader
     except RecursionError as exc:
         raise _invalid("The front matter is nested too deeply.") from exc
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise _invalid(f"The front matter has a value YAML cannot hold: {exc}.") from exc
     except yaml.YAMLError as exc:
         detail = f"The front matter is not valid YAML{_describe(exc, raw)}."
         errors = [FieldError("front_matter", detail, "invalid-yaml")]
@@ -106,7 +125,7 @@ def parse_yaml_mapping(raw: str) -> dict[str, Any]:
         raise _invalid(
             "The front matter must be a YAML mapping of names to values.", "not-a-mapping"
         )
-    _check_json_compatible(data)
+    check_json_compatible(data)
     return data
 
 

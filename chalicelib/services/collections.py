@@ -91,19 +91,24 @@ def sync_from_object(backend: Backend, key: str) -> None:
         backend.index.delete_collection(name)
         backend.index.clear_object_error(key)
         return
+    stamp = to_iso(stored.info.last_modified)
     try:
         data = json.loads(stored.data)
         spec = parse_spec(
             {k: v for k, v in data.items() if k not in ("name", "created_at", "updated_at")}
         )
+        collection = Collection(
+            name=name,
+            created_at=data.get("created_at") or stamp,
+            updated_at=data.get("updated_at") or stamp,
+            **spec.model_dump(),
+        )
+    except ValidationError as exc:
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValidationFailed(f"{key} is not a valid collection definition: {fields}") from exc
     except (ValueError, AttributeError) as exc:
         raise ValidationFailed(f"{key} is not a valid collection definition: {exc}") from exc
-    stamp = to_iso(stored.info.last_modified)
-    collection = Collection(
-        name=name,
-        created_at=data.get("created_at") or stamp,
-        updated_at=data.get("updated_at") or stamp,
-        **spec.model_dump(),
-    )
     backend.index.put_collection(collection)
     backend.index.clear_object_error(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -13,11 +14,13 @@ from ..domain import cursors
 from ..domain.entries import EntryRecord, sort_title
 from ..domain.errors import BadRequest, NotFound
 from ..domain.limits import Limits, parse_page_size
-from ..domain.names import normalize_tag, validate_collection_name, validate_slug
+from ..domain.names import normalize_tag, validate_slug
 from ..domain.rendering import RENDERER_VERSION  # a constant: Markdown itself stays unloaded
 from ..domain.timeutil import to_iso
-from ..ports import SORT_ORDERS, Backend, PageQuery
+from ..ports import SORT_ORDERS, Backend, ObjectNotFound, PageQuery
 from .collections import require_collection
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def list_published(
 def find_published(backend: Backend, collection: str, slug: str) -> PublishedEntry:
     """The entry readers may see, or NotFound: a draft, an unpublished or a not-yet-due
     entry is indistinguishable from a missing one."""
-    validate_collection_name(collection)
+    require_collection(backend, collection)  # a deleted collection serves nothing
     validate_slug(slug)
     record = backend.index.get_entry(collection, "published", slug)
     now = to_iso(backend.clock.now())
@@ -113,7 +116,6 @@ def find_published(backend: Backend, collection: str, slug: str) -> PublishedEnt
         or record.published_at is None
         or record.published_at > now
     ):
-        require_collection(backend, collection)  # an unknown collection says so
         raise NotFound(f"There is no published entry {slug!r} in {collection!r}.")
     return PublishedEntry(record, entity_tag(record))
 
@@ -169,7 +171,13 @@ def entry_body(backend: Backend, entry: PublishedEntry) -> str:
     body = _bodies.get(key)
     if body is None:
         assert record.html_key is not None
-        html = backend.objects.get(record.html_key).data.decode("utf-8")
+        try:
+            html = backend.objects.get(record.html_key).data.decode("utf-8")
+        except ObjectNotFound as exc:  # removed by hand or a lifecycle rule: reindex restores
+            log.error("rendered HTML %s is missing", record.html_key)
+            raise NotFound(
+                f"There is no published entry {record.slug!r} in {record.collection!r}."
+            ) from exc
         body = json.dumps(entry.to_dict(html), ensure_ascii=False)
         _bodies.put(key, body)
     return body

@@ -45,6 +45,19 @@ class Document:
     etag: str
     version_id: str
     last_modified: str
+    readable: bool = True  # False: the stored text is not UTF-8 or its front matter is broken
+
+
+def parse_stored(data: bytes) -> tuple[dict[str, Any], str]:
+    """Front matter and body of a stored document; 422 if it is not UTF-8 or not valid."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(
+            "The stored document is not UTF-8 text.",
+            [FieldError("body", "not UTF-8", "not-utf8")],
+        ) from exc
+    return frontmatter.parse(text)
 
 
 def check_markdown_size(body: str, limits: Limits) -> None:
@@ -153,14 +166,25 @@ def _write(
 
 def _document(collection: str, slug: str, data: bytes, info: ObjectInfo) -> Document:
     """Editors can always open a draft, even a broken one dropped into the bucket; what is
-    wrong with it is in the render status."""
-    text = data.decode("utf-8", errors="replace")
+    wrong with it is in the render status, and it can be replaced (PUT), not patched."""
+    readable = True
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text, readable = data.decode("utf-8", errors="replace"), False
     try:
         fm, body = frontmatter.parse(text)
     except ValidationFailed:
-        fm, body = {}, text
+        fm, body, readable = {}, text, False
     return Document(
-        collection, slug, fm, body, info.etag, info.version_id, to_iso(info.last_modified)
+        collection,
+        slug,
+        fm,
+        body,
+        info.etag,
+        info.version_id,
+        to_iso(info.last_modified),
+        readable,
     )
 
 
@@ -276,6 +300,12 @@ def patch_entry(
     validate_slug(slug)
     current = read_draft(backend, collection_name, slug)
     check_if_match(current.etag, if_match)
+    if not current.readable:
+        raise ValidationFailed(
+            "The stored draft cannot be parsed (see its render error), so it cannot be "
+            "patched; replace it with PUT.",
+            [FieldError("front_matter", "the stored draft is unreadable", "unreadable-draft")],
+        )
     fm_changes = changes.get("front_matter")
     fm_changes = {} if fm_changes is None else fm_changes
     if not isinstance(fm_changes, dict):
@@ -283,6 +313,7 @@ def patch_entry(
             "front_matter must be an object.",
             [FieldError("front_matter", "must be an object", "type")],
         )
+    frontmatter.check_json_compatible(fm_changes)
     _check_slug_unchanged(slug, fm_changes)
     merged = dict(current.front_matter)
     for name, value in fm_changes.items():
@@ -314,15 +345,15 @@ def delete_entry(backend: Backend, collection: str, slug: str, *, if_match: str 
     require_collection(backend, collection)
     validate_slug(slug)
     info = _current(backend, collection, slug, if_match)
-    published = backend.objects.head(object_key(collection, slug, "published"))
-    if published is not None:
-        backend.objects.delete(object_key(collection, slug, "published"))
-        backend.index.stage_removal(collection, "published", slug, expected_etag=published.etag)
-    try:
+    try:  # the draft first and conditionally: a lost race changes nothing
         backend.objects.delete(object_key(collection, slug, "draft"), if_match=info.etag)
     except ObjectPreconditionFailed as exc:
         raise PreconditionFailed("The entry changed while it was being deleted.") from exc
     backend.index.stage_removal(collection, "draft", slug, expected_etag=info.etag)
+    published = backend.objects.head(object_key(collection, slug, "published"))
+    if published is not None:
+        backend.objects.delete(object_key(collection, slug, "published"))
+        backend.index.stage_removal(collection, "published", slug, expected_etag=published.etag)
 
 
 def list_revisions(backend: Backend, collection: str, slug: str) -> list[dict[str, Any]]:
@@ -361,7 +392,7 @@ def restore_revision(
         old = backend.objects.get(key, version_id=revision)
     except ObjectNotFound as exc:
         raise NotFound(f"Entry {slug!r} has no revision {revision!r}.") from exc
-    fm, body = frontmatter.parse(old.data.decode("utf-8"))
+    fm, body = parse_stored(old.data)
     previous = backend.objects.head(key)
     if if_match is not None and previous is None:
         raise PreconditionFailed(f"There is no entry {slug!r} to match If-Match against.")

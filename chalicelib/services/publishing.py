@@ -6,12 +6,12 @@ from typing import Any
 
 from ..domain import frontmatter
 from ..domain.entries import EntryRecord, object_key, validate_front_matter
-from ..domain.errors import CMSError, FieldError, NotFound, ValidationFailed
+from ..domain.errors import CMSError, Conflict, FieldError, NotFound, ValidationFailed
 from ..domain.names import validate_slug
 from ..domain.timeutil import normalize_instant, to_iso
-from ..ports import Backend, ObjectNotFound
+from ..ports import Backend, ObjectNotFound, ObjectPreconditionFailed
 from .collections import require_collection
-from .entries import MARKDOWN_TYPE, check_if_match
+from .entries import MARKDOWN_TYPE, check_if_match, parse_stored
 
 
 def _publish_instant(value: Any) -> str:
@@ -61,7 +61,7 @@ def publish(
     except ObjectNotFound as exc:
         raise NotFound(f"There is no entry {slug!r} in {collection_name!r}.") from exc
     check_if_match(draft.info.etag, if_match)
-    fm, body = frontmatter.parse(draft.data.decode("utf-8"))
+    fm, body = parse_stored(draft.data)
     fm = validate_front_matter(fm, collection)
     previous = backend.index.get_entry(collection_name, "published", slug)
     if publish_at is not None:
@@ -114,6 +114,9 @@ def unpublish(backend: Backend, collection_name: str, slug: str) -> dict[str, An
         if backend.objects.head(object_key(collection_name, slug, "draft")) is None:
             raise NotFound(f"There is no entry {slug!r} in {collection_name!r}.")
         return {"collection": collection_name, "slug": slug, "state": "draft"}
-    backend.objects.delete(key)
+    try:
+        backend.objects.delete(key, if_match=before.etag)
+    except ObjectPreconditionFailed as exc:
+        raise Conflict("The entry was published again meanwhile; read it and retry.") from exc
     backend.index.stage_removal(collection_name, "published", slug, expected_etag=before.etag)
     return {"collection": collection_name, "slug": slug, "state": "draft"}

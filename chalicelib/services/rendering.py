@@ -11,7 +11,7 @@ import contextlib
 import logging
 
 from ..domain import frontmatter
-from ..domain.entries import EntryRecord, parse_object_key, sha256_hex
+from ..domain.entries import EntryRecord, cap_toc, parse_object_key, sha256_hex
 from ..domain.entries import validate_front_matter as validate
 from ..domain.errors import CMSError, ValidationFailed
 from ..domain.limits import Limits
@@ -129,7 +129,7 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
             render_status="rendered",
             rendered_sha256=source_sha,
             html_key=target,
-            toc=rendered.toc,
+            toc=cap_toc(rendered.toc),
             excerpt=rendered.excerpt,
             word_count=rendered.word_count,
             reading_time_minutes=rendered.reading_time_minutes,

@@ -221,18 +221,20 @@ class DynamoIndex:
         return [_record(i) for i in self._query(request, query.limit)]
 
     def count_entries(self, collection: str) -> int:
-        total = 0
+        """Live entries of a collection: drafts, and published snapshots without a draft."""
+        slugs: set[str] = set()
         paginator = self._ddb.get_paginator("query")
         with storage("DynamoDB Query"):
-            for page in paginator.paginate(
-                TableName=self.table,
-                IndexName="GSI3",
-                KeyConditionExpression="GSI3PK = :pk",
-                ExpressionAttributeValues=_dump({":pk": f"ENTRIES#{collection}#draft"}),
-                Select="COUNT",
-            ):
-                total += int(page.get("Count", 0))
-        return total
+            for stage in ("draft", "published"):
+                for page in paginator.paginate(
+                    TableName=self.table,
+                    IndexName="GSI3",
+                    KeyConditionExpression="GSI3PK = :pk",
+                    ExpressionAttributeValues=_dump({":pk": f"ENTRIES#{collection}#{stage}"}),
+                    ProjectionExpression="slug",
+                ):
+                    slugs.update(_load(i)["slug"] for i in page.get("Items", []))
+        return len(slugs)
 
     # --- entries: writes ------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ...domain.object_keys import check_key
 from ...ports import ObjectInfo, ObjectNotFound, ObjectPreconditionFailed, StoredObject
-from ..local.keys import check_key
 from .errors import code, http_status, storage
 
 NOT_FOUND = {"NoSuchKey", "NoSuchVersion", "404", "NotFound", "MethodNotAllowed"}

@@ -59,6 +59,25 @@ class SsmConfigStore:
             self._values[name] = (time.monotonic() + self._ttl, value)
             self._lists.clear()
 
+    def put_if_absent(self, name: str, value: str, *, secret: bool = False) -> str:
+        with storage("SSM PutParameter"):
+            try:
+                self._ssm.put_parameter(
+                    Name=self._path(name),
+                    Value=value,
+                    Type="SecureString" if secret else "String",
+                    Overwrite=False,
+                )
+            except ClientError as error:
+                if code(error) != "ParameterAlreadyExists":
+                    raise
+                response = self._ssm.get_parameter(Name=self._path(name), WithDecryption=True)
+                value = response["Parameter"]["Value"]
+        with self._lock:
+            self._values[name] = (time.monotonic() + self._ttl, value)
+            self._lists.clear()
+        return value
+
     def delete(self, name: str) -> None:
         with storage("SSM DeleteParameter"):
             try:

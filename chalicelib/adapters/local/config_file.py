@@ -29,6 +29,15 @@ class JsonConfigStore:
             data[name] = {"value": value, "secret": secret}
             self._write(data)
 
+    def put_if_absent(self, name: str, value: str, *, secret: bool = False) -> str:
+        with self._locked():
+            data = self._read()
+            if name in data:
+                return str(data[name]["value"])
+            data[name] = {"value": value, "secret": secret}
+            self._write(data)
+            return value
+
     def delete(self, name: str) -> None:
         with self._locked():
             data = self._read()

@@ -24,10 +24,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from sqlite3 import Connection, Row
 
+from ...domain.object_keys import check_key
 from ...domain.s3_events import make_record
 from ...ports import ObjectInfo, ObjectNotFound, ObjectPreconditionFailed, StoredObject
 from .event_queue import EventQueue
-from .keys import check_key
 from .sqlite import Database
 
 SCHEMA = """

@@ -227,8 +227,7 @@ class SqliteIndex:
         row = (
             self._db.connection()
             .execute(
-                "SELECT COUNT(*) FROM entries WHERE collection = ? AND stage = 'draft'"
-                " AND deleted = 0",
+                "SELECT COUNT(DISTINCT slug) FROM entries WHERE collection = ? AND deleted = 0",
                 (collection,),
             )
             .fetchone()

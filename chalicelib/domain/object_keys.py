@@ -1,10 +1,14 @@
-"""Object keys the local store accepts: relative, '/'-separated, no '..', NUL or controls."""
+"""Object keys every store accepts: relative, '/'-separated, no '..', NUL or controls, so
+no input ever becomes a path outside its prefix."""
 
 from __future__ import annotations
 
 import re
 
-from ...ports import InvalidObjectKey
+
+class InvalidObjectKey(ValueError):
+    """A key that is empty, absolute, has '..' segments, NUL or control characters."""
+
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_KEY_BYTES = 1024
