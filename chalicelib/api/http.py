@@ -78,14 +78,6 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", JSON).split(";")[0].strip().lower()
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _finite_float(text: str) -> float:
     value = float(text)
     if value in (float("inf"), float("-inf")):
@@ -145,7 +137,7 @@ def entry_input(request: Request) -> tuple[dict[str, Any], str]:
         errors.append(FieldError("front_matter", "must be an object", "type"))
     if not isinstance(body, str):
         errors.append(FieldError("body", "must be a string", "type"))
-    if isinstance(body, str) and not _encodable(body):
+    if isinstance(body, str) and not frontmatter.is_utf8(body):
         errors.append(FieldError("body", "must be valid Unicode (no lone surrogates)", "type"))
     if errors:
         raise ValidationFailed("The entry is invalid.", errors)

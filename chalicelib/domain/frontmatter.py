@@ -75,7 +75,7 @@ def check_json_compatible(data: Any) -> None:
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
-        elif isinstance(value, str) and not _is_utf8(value):
+        elif isinstance(value, str) and not is_utf8(value):
             raise _invalid("Front matter text must be valid Unicode (no lone surrogates).")
         elif isinstance(value, float) and not math.isfinite(value):
             raise _invalid("Front matter numbers must be finite (no .inf or .nan).")
@@ -100,7 +100,8 @@ def _describe(exc: yaml.YAMLError, raw: str) -> str:
     return f": {problem}"
 
 
-def _is_utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
+    """False for text with lone surrogates (JSON can carry them; UTF-8 cannot)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
