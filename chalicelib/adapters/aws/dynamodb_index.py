@@ -240,20 +240,7 @@ class DynamoIndex:
 
     def _items_of(self, collection: str, slug: str) -> list[dict[str, Any]]:
         """The entry's items (its stages and their tag copies), every page of them."""
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": _dump({":pk": _entry_pk(collection, slug)}),
-            "ConsistentRead": True,
-        }
-        with storage("DynamoDB Query"):
-            while True:
-                response = self._ddb.query(**request)
-                items.extend(_load(i) for i in response.get("Items", []))
-                if "LastEvaluatedKey" not in response:
-                    return items
-                request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return list(self._partition(_entry_pk(collection, slug), consistent=True))
 
     def _replace(
         self,
@@ -281,31 +268,16 @@ class DynamoIndex:
         ]
         actions += [{"Put": {"TableName": self.table, "Item": _dump(i)}} for i in new_items]
         keep = {i["SK"] for i in new_items}
-        actions += [
-            {"Delete": {"TableName": self.table, "Key": _dump({"PK": item["PK"], "SK": sk})}}
-            for sk in sorted(old_tags - keep)
-        ]
-        if clear_error:
-            key = record.key
-            actions.append(
-                {
-                    "Delete": {
-                        "TableName": self.table,
-                        "Key": _dump({"PK": "OBJECT_ERRORS", "SK": key}),
-                    }
-                }
-            )
-        if len(actions) > MAX_TRANSACTION_ITEMS:
+        stale = [_dump({"PK": item["PK"], "SK": sk}) for sk in sorted(old_tags - keep)]
+        if len(actions) + len(stale) + int(clear_error) > MAX_TRANSACTION_ITEMS:
             # Copies under tags the entry lost are deleted first, outside the transaction: if
             # the transaction then fails, the event's retry deletes nothing more and converges.
-            deletes = [
-                a
-                for a in actions
-                if "Delete" in a
-                and a["Delete"]["Key"] != _dump({"PK": "OBJECT_ERRORS", "SK": record.key})
-            ]
-            self._batch_delete([a["Delete"]["Key"] for a in deletes])
-            actions = [a for a in actions if a not in deletes]
+            self._batch_delete(stale)
+            stale = []
+        actions += [{"Delete": {"TableName": self.table, "Key": key}} for key in stale]
+        if clear_error:
+            key = _dump({"PK": "OBJECT_ERRORS", "SK": record.key})
+            actions.append({"Delete": {"TableName": self.table, "Key": key}})
         with storage("DynamoDB TransactWriteItems"):
             try:
                 if len(actions) == 1:
@@ -484,20 +456,18 @@ class DynamoIndex:
     def list_collections(self) -> list[Collection]:
         return [Collection.model_validate_json(i["body"]) for i in self._partition("COLLECTIONS")]
 
-    def _partition(self, pk: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    def _partition(self, pk: str, *, consistent: bool = False) -> Iterator[dict[str, Any]]:
+        """Every item with partition key ``pk``, page by page."""
         paginator = self._ddb.get_paginator("query")
-        count = 0
         with storage("DynamoDB Query"):
             for page in paginator.paginate(
                 TableName=self.table,
                 KeyConditionExpression="PK = :pk",
                 ExpressionAttributeValues=_dump({":pk": pk}),
+                ConsistentRead=consistent,
             ):
                 for item in page.get("Items", []):
                     yield _load(item)
-                    count += 1
-                    if limit is not None and count >= limit:
-                        return
 
     # --- object errors --------------------------------------------------------------------
 
