@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "local-server-admin-key"
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _chalice() -> str:
@@ -38,7 +33,7 @@ def _chalice() -> str:
 class LocalServer:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 

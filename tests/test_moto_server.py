@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,22 +17,16 @@ from chalicelib import devtools, wiring
 from chalicelib.adapters.aws import clients
 from chalicelib.adapters.aws.settings import AwsSettings
 from tests.aws_stage import aws_environment
-from tests.conftest import ADMIN_KEY, JSON_ADMIN
+from tests.conftest import ADMIN_KEY, JSON_ADMIN, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

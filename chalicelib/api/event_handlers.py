@@ -14,6 +14,7 @@ from chalice import Blueprint
 from chalice.app import SQSEvent
 
 from .. import events
+from ..domain.limits import is_ascii_int
 from ..wiring import container
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ DEFAULT_MAX_RECEIVES = 3  # the queue's maxReceiveCount (provisioning and the te
 
 def max_receives() -> int:
     raw = os.environ.get("CMS_MAX_RECEIVES", "")
-    return int(raw) if raw.isascii() and raw.isdigit() else DEFAULT_MAX_RECEIVES
+    return int(raw) if is_ascii_int(raw) else DEFAULT_MAX_RECEIVES
 
 
 @bp.on_sqs_message(queue=EVENTS_QUEUE, batch_size=1, name="render")

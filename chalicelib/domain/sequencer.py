@@ -15,3 +15,13 @@ def is_newer(candidate: str, current: str | None) -> bool:
     if current is None:
         return True
     return int(candidate, 16) > int(current, 16)
+
+
+def may_apply(candidate: str, current: str | None, render_status: str | None) -> bool:
+    """An event write applies when it is newer than what the index holds, or when it is the
+    very event whose processing failed (a redrive of the dead letter)."""
+    if is_newer(candidate, current):
+        return True
+    return (
+        current is not None and render_status == "failed" and padded(candidate) == padded(current)
+    )

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
-from ...domain.sequencer import padded
+from ...domain.sequencer import is_newer, may_apply, padded
 from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
 from .errors import code, storage
@@ -357,14 +357,6 @@ class DynamoIndex:
         )
 
     @staticmethod
-    def _may_apply(sequencer: str, row: dict[str, Any]) -> bool:
-        """Newer than the row, or the very event whose processing failed (a redrive)."""
-        seq, stored = padded(sequencer), row.get("seq")
-        return (
-            not stored or seq > stored or (seq == stored and row.get("render_status") == "failed")
-        )
-
-    @staticmethod
     def _newer_condition(sequencer: str) -> tuple[str, dict[str, Any]]:
         return (
             "attribute_not_exists(seq) OR seq < :seq OR (seq = :seq AND render_status = :failed)",
@@ -376,7 +368,9 @@ class DynamoIndex:
             raise ValueError("an event write needs the event's sequencer")
         items = self._items_of(record.collection, record.slug)
         row = self._main(items, record.stage)
-        if row is not None and not self._may_apply(record.sequencer, row):
+        if row is not None and not may_apply(
+            record.sequencer, row.get("seq"), row.get("render_status")
+        ):
             return False
         if record.deleted:
             base = _record(row) if row is not None else record
@@ -397,7 +391,7 @@ class DynamoIndex:
     ) -> bool:
         items = self._items_of(collection, slug)
         row = self._main(items, stage)
-        if row is not None and row.get("seq") and padded(sequencer) <= row["seq"]:
+        if row is not None and not is_newer(sequencer, row.get("seq")):
             return False
         record = failed(
             _record(row) if row is not None else None,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from sqlite3 import Connection
 from typing import Any
 
+from ...domain.limits import is_ascii_int
 from ...domain.timeutil import to_iso
 from ...ports import DeadLetter
 from .sqlite import Database
@@ -172,7 +173,7 @@ class LocalDeadLetters:
                 rows = conn.execute("SELECT id, body FROM dead_letters ORDER BY id").fetchall()
             else:
                 rows = []
-                for message_id in (int(i) for i in ids if i.isascii() and i.isdigit()):
+                for message_id in (int(i) for i in ids if is_ascii_int(i)):
                     row = conn.execute(
                         "SELECT id, body FROM dead_letters WHERE id = ?", (message_id,)
                     ).fetchone()

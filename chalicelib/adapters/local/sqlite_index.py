@@ -9,7 +9,7 @@ from typing import Any
 
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
-from ...domain.sequencer import padded
+from ...domain.sequencer import is_newer, may_apply, padded
 from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
 from .sqlite import Database
@@ -280,7 +280,9 @@ class SqliteIndex:
             raise ValueError("an event write needs the event's sequencer")
         with self._db.transaction() as conn:
             row = self._row(conn, record.collection, record.stage, record.slug)
-            if row is not None and not self._may_apply(record.sequencer, row):
+            if row is not None and not may_apply(
+                record.sequencer, row["sequencer"], row["render_status"]
+            ):
                 return False
             if record.deleted:
                 base = _record(row) if row is not None else record
@@ -302,7 +304,7 @@ class SqliteIndex:
     ) -> bool:
         with self._db.transaction() as conn:
             row = self._row(conn, collection, stage, slug)
-            if row is not None and not self._newer(sequencer, row["sequencer"]):
+            if row is not None and not is_newer(sequencer, row["sequencer"]):
                 return False
             record = failed(
                 _record(row) if row is not None else None,
@@ -379,17 +381,6 @@ class SqliteIndex:
             f"SELECT * FROM entries WHERE {_KEY}", (collection, stage, slug)
         ).fetchone()
         return row
-
-    @classmethod
-    def _may_apply(cls, sequencer: str, row: Row) -> bool:
-        """Newer than the row, or the very event whose processing failed (a redrive)."""
-        if cls._newer(sequencer, row["sequencer"]):
-            return True
-        return row["render_status"] == "failed" and row["sequencer"] == padded(sequencer)
-
-    @staticmethod
-    def _newer(candidate: str, current: str | None) -> bool:
-        return current is None or padded(candidate) > padded(current)
 
     def _write(self, conn: Connection, record: EntryRecord) -> None:
         values = _row_values(record)
