@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from sqlite3 import Connection, Row
 from typing import Any
@@ -101,6 +102,12 @@ _INSERT = (
     f" VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
 _KEY = "collection = ? AND stage = ? AND slug = ?"
+
+
+@functools.lru_cache(maxsize=256)
+def _collection(body: str) -> Collection:
+    """Parsed once per distinct stored text: delivery checks the collection on every read."""
+    return Collection.model_validate_json(body)
 
 
 def _row_values(r: EntryRecord) -> tuple[Any, ...]:
@@ -327,7 +334,7 @@ class SqliteIndex:
             .execute("SELECT body FROM collections WHERE name = ?", (name,))
             .fetchone()
         )
-        return Collection.model_validate_json(row["body"]) if row is not None else None
+        return _collection(row["body"]) if row is not None else None
 
     def put_collection(self, collection: Collection) -> None:
         with self._db.transaction() as conn:
@@ -344,7 +351,7 @@ class SqliteIndex:
         rows = (
             self._db.connection().execute("SELECT body FROM collections ORDER BY name").fetchall()
         )
-        return [Collection.model_validate_json(r["body"]) for r in rows]
+        return [_collection(r["body"]) for r in rows]
 
     # --- object errors --------------------------------------------------------------------
 
