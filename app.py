@@ -2,16 +2,18 @@
 
 from chalice import Chalice
 
-from chalicelib.api import admin, delivery, event_handlers, management
+from chalicelib.api import admin, delivery, event_handlers, management, media
 from chalicelib.api.middleware import deliver_local_events, problem_middleware
 from chalicelib.api.observability import http_logging, sqs_metrics
 
 app = Chalice(app_name="headless-cms")
+app.api.binary_types.extend(t for t in media.BINARY_TYPES if t not in app.api.binary_types)
 app.register_middleware(http_logging, "http")
 app.register_middleware(problem_middleware, "http")  # every error is problem+json
 app.register_middleware(sqs_metrics, "sqs")
 app.register_middleware(deliver_local_events, "http")
 app.register_blueprint(delivery.bp)
 app.register_blueprint(management.bp)
+app.register_blueprint(media.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(event_handlers.bp)

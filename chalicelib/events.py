@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .domain import media
 from .domain.entries import EntryRecord, parse_object_key
 from .domain.errors import CMSError
 from .domain.limits import Limits
 from .domain.s3_events import MalformedEvent, ObjectEvent, iter_object_events
 from .ports import Backend
-from .services import collections, rendering
+from .services import collections, rendering, thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ ENTRY_PREFIXES = ("content/", "published/")
 def handle_object_event(backend: Backend, limits: Limits, event: ObjectEvent) -> None:
     if event.key.startswith(ENTRY_PREFIXES):
         rendering.on_entry_object(backend, limits, event)
+    elif event.key.startswith(media.PREFIX):
+        thumbnails.on_media_object(backend, limits.media, event)
     elif event.key.startswith(collections.PREFIX):
         try:
             collections.sync_from_object(backend, event.key)
@@ -48,6 +51,17 @@ def record_dead_letter(backend: Backend, message: dict[str, Any] | str, error: s
         return
     for event in object_events:
         detail = f"Processing failed after retries: {error}"
+        media_key = media.parse_key(event.key)
+        if media_key is not None and media_key[1] == media.ORIGINAL and not event.is_removal:
+            try:
+                backend.media.put_media_derived(
+                    media_key[0],
+                    media.MediaDerived(status="failed", source_etag=event.etag, error=detail),
+                    sequencer=event.sequencer,
+                )
+                continue
+            except Exception:
+                log.exception("could not record the failure of %s", event.key)
         parsed = parse_object_key(event.key)
         if parsed is not None and event.is_removal:
             # A removal that could not be processed must not leave the entry public.

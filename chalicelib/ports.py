@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from .domain.collections import Collection
 from .domain.entries import EntryRecord, Stage
+from .domain.media import MediaDerived, MediaMeta, MediaRecord
 from .domain.object_keys import InvalidObjectKey as InvalidObjectKey  # re-exported
 
 # --- Object store (S3-shaped) -------------------------------------------------------------
@@ -182,6 +183,67 @@ class Index(Protocol):
         ...
 
 
+# --- Media index -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaQuery:
+    """One page of assets, newest first (ids sort by creation time), optionally by tag."""
+
+    tag: str | None = None
+    limit: int = 50
+    after: str | None = None  # the last id seen
+
+
+class MediaIndex(Protocol):
+    def get_media(self, media_id: str) -> MediaRecord | None: ...
+
+    def get_media_many(self, media_ids: list[str]) -> dict[str, MediaRecord]:
+        """The rows of those ids that exist (one read for a whole entry's images)."""
+        ...
+
+    def list_media(self, query: MediaQuery) -> list[MediaRecord]: ...
+
+    def put_media_meta(self, meta: MediaMeta, *, sequencer: str | None) -> bool:
+        """Write the editor's metadata (``domain.media.merge_meta`` decides); creates the row."""
+        ...
+
+    def put_media_derived(
+        self, media_id: str, derived: MediaDerived, *, sequencer: str | None
+    ) -> bool:
+        """Write what the original yielded (``domain.media.merge_derived`` decides)."""
+        ...
+
+    def delete_media(self, media_id: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+# --- Links for direct transfers -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """A form a client POSTs (multipart) with the file as its last field, ``file``."""
+
+    url: str  # absolute, or a path on this API (the local backend) to resolve per request
+    fields: dict[str, str]
+    expires_at: str
+    max_bytes: int
+
+
+class FileLinks(Protocol):
+    def download_url(self, key: str, *, filename: str | None = None) -> str | None:
+        """A URL that serves the object without this API, or None: the API serves it."""
+        ...
+
+    def upload_form(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> UploadForm:
+        """A presigned form: the store itself refuses another key, type or a larger file."""
+        ...
+
+
 # --- Configuration ------------------------------------------------------------------------
 
 
@@ -242,4 +304,6 @@ class Backend:
     index: Index
     config: ConfigStore
     dead_letters: DeadLetters
+    media: MediaIndex
+    links: FileLinks
     clock: Clock = field(default_factory=SystemClock)

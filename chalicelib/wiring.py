@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .domain.limits import Limits
+from .domain.media import MediaSettings
 from .ports import Backend
 
 _lock = threading.Lock()
@@ -26,6 +27,7 @@ def limits_from_env() -> Limits:
     return Limits(
         max_body_bytes=_int_env("CMS_MAX_BODY_BYTES", base.max_body_bytes),
         max_markdown_bytes=_int_env("CMS_MAX_MARKDOWN_BYTES", base.max_markdown_bytes),
+        media=MediaSettings.from_env(),
     )
 
 
@@ -57,15 +59,24 @@ class Container:
         return int(self.drain()) if self.drain is not None else 0
 
 
+def upload_secret(config: Any) -> bytes:
+    """The key that signs local upload policies (the local stand-in for S3's signature)."""
+    name = "secrets/upload-signing-key"
+    value = config.get(name) or config.put_if_absent(name, secrets.token_hex(32), secret=True)
+    return bytes.fromhex(value)
+
+
 def build_local(data_dir: Path, limits: Limits) -> Container:
     from . import events
-    from .adapters.local import event_queue, object_store, sqlite_index
+    from .adapters.local import event_queue, object_store, sqlite_index, sqlite_media
     from .adapters.local.config_file import JsonConfigStore
     from .adapters.local.sqlite import Database
+    from .adapters.local.upload_links import LocalFileLinks
 
     objects_db = Database(data_dir / "objects.sqlite3", object_store.SCHEMA + event_queue.SCHEMA)
-    index_db = Database(data_dir / "index.sqlite3", sqlite_index.SCHEMA)
+    index_db = Database(data_dir / "index.sqlite3", sqlite_index.SCHEMA + sqlite_media.SCHEMA)
     queue = event_queue.EventQueue(objects_db)
+    config = JsonConfigStore(data_dir / "config.json")
     backend = Backend(
         objects=object_store.LocalObjectStore(
             objects_db,
@@ -74,8 +85,10 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
             fsync=os.environ.get("CMS_LOCAL_FSYNC", "0") == "1",
         ),
         index=sqlite_index.SqliteIndex(index_db),
-        config=JsonConfigStore(data_dir / "config.json"),
+        config=config,
         dead_letters=event_queue.LocalDeadLetters(objects_db),
+        media=sqlite_media.SqliteMediaIndex(index_db),
+        links=LocalFileLinks(lambda: upload_secret(config)),
     )
 
     def drain() -> int:
@@ -98,15 +111,19 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
 def build_aws(limits: Limits) -> Container:
     from .adapters.aws import clients
     from .adapters.aws.dynamodb_index import DynamoIndex
-    from .adapters.aws.s3_store import S3ObjectStore
+    from .adapters.aws.dynamodb_media import DynamoMediaIndex
+    from .adapters.aws.s3_store import S3ObjectStore, S3Presigner
     from .adapters.aws.settings import AwsSettings
     from .adapters.aws.sqs_dead_letters import SqsDeadLetters
     from .adapters.aws.ssm_config import SsmConfigStore
 
     settings = AwsSettings.from_env()
+    index = DynamoIndex(clients.LazyClient("dynamodb"), settings.table)
     backend = Backend(
         objects=S3ObjectStore(clients.LazyClient("s3"), settings.bucket),
-        index=DynamoIndex(clients.LazyClient("dynamodb"), settings.table),
+        index=index,
+        media=DynamoMediaIndex(index),
+        links=S3Presigner(clients.LazyClient("s3"), settings.bucket),
         config=SsmConfigStore(
             clients.LazyClient("ssm"), settings.ssm_prefix, ttl_seconds=settings.config_ttl_seconds
         ),

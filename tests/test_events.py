@@ -68,6 +68,8 @@ def fresh_backend(container: wiring.Container, path: Path) -> Backend:
         index=sqlite_index.SqliteIndex(Database(path, sqlite_index.SCHEMA)),
         config=live.config,
         dead_letters=live.dead_letters,
+        media=live.media,
+        links=live.links,
         clock=live.clock,
     )
 

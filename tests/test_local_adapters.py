@@ -352,10 +352,18 @@ def test_keys_outside_notify_prefixes_enqueue_nothing(store: Store) -> None:
     store.objects.put("rendered/blog/a/abc.html", b"<p>x</p>", content_type="text/html")
     store.objects.put("other/x", b"x", content_type="text/plain")
     store.objects.delete("rendered/blog/a/abc.html")
+    store.objects.put("media/a1/640.webp", b"x", content_type="image/webp")
+    store.objects.put("media/a1/manifest.json", b"{}", content_type="application/json")
     assert store.messages() == []
-    for key in ("content/x.md", "published/x.md", "media/x", "collections/x.json"):
+    for key in (
+        "content/x.md",
+        "published/x.md",
+        "media/a1/original",
+        "media/a1/meta.json",
+        "collections/x.json",
+    ):
         store.objects.put(key, b"x", content_type="text/plain")
-    assert len(store.messages()) == 4
+    assert len(store.messages()) == 5
 
 
 def test_failed_conditional_delete_and_missing_delete_enqueue_nothing(store: Store) -> None:

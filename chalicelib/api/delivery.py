@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from chalice import Blueprint, Response
@@ -9,6 +10,7 @@ from chalice import Blueprint, Response
 from ..services import delivery
 from ..wiring import container
 from .http import JSON, json_response, none_match, query, route
+from .media import urls
 
 bp = Blueprint(__name__)
 
@@ -45,16 +47,23 @@ def list_entries(collection: str) -> Response:
 @route(bp, "/v1/content/{collection}/{slug}", methods=["GET"])
 def get_entry(collection: str, slug: str) -> Response:
     c = container()
+    request = bp.current_request
     entry = delivery.find_published(c.backend, collection, slug)
+    body, html = delivery.cached_entry(c.backend, entry)
+    etag = entry.etag
+    if html is not None:  # it refers to media: resolved as they are now
+        resolved = delivery.with_media(c.backend, entry, html, urls(c, request).stable)
+        etag = resolved.etag
     headers = {
-        "ETag": entry.etag,
+        "ETag": etag,
         "Cache-Control": _cache_control(
             "CMS_ENTRY_CACHE_CONTROL", "public, max-age=60, stale-while-revalidate=300"
         ),
     }
-    if none_match(bp.current_request, entry.etag):
+    if none_match(request, etag):
         return Response(body="", status_code=304, headers=headers)
-    body = delivery.entry_body(c.backend, entry)
+    if html is not None:
+        body = json.dumps(entry.to_dict(resolved.html), ensure_ascii=False)
     return Response(body=body, status_code=200, headers={"Content-Type": JSON, **headers})
 
 

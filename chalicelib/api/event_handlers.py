@@ -1,5 +1,8 @@
 """Lambda handlers for S3 object events arriving through SQS (one message per invocation).
 
+Two functions with their own memory and timeout: ``render`` for entries and collections,
+``thumbnails`` for media (see ``domain.notifications`` for which key goes where).
+
 A failure raises, so SQS makes the message visible again; after the queue's
 ``maxReceiveCount`` it moves to the dead-letter queue. On that last receive the failure is
 also recorded on the entry, where editors see it.
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint(__name__)
 
 EVENTS_QUEUE = os.environ.get("CMS_EVENTS_QUEUE", "headless-cms-dev-events")
+MEDIA_QUEUE = os.environ.get("CMS_MEDIA_QUEUE", "headless-cms-dev-media")
 DEFAULT_MAX_RECEIVES = 3  # the queue's maxReceiveCount (provisioning and the template)
 
 
@@ -31,6 +35,17 @@ def max_receives() -> int:
 
 @bp.on_sqs_message(queue=EVENTS_QUEUE, batch_size=1, name="render")
 def render(event: SQSEvent) -> None:
+    """Entries and collections: render Markdown, fill the index."""
+    handle(event)
+
+
+@bp.on_sqs_message(queue=MEDIA_QUEUE, batch_size=1, name="thumbnails")
+def thumbnails(event: SQSEvent) -> None:
+    """Media originals and metadata: make the variants (Pillow loads here only)."""
+    handle(event)
+
+
+def handle(event: SQSEvent) -> None:
     c = container()
     for record in event:
         attributes = record.to_dict().get("attributes", {})

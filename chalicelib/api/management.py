@@ -25,6 +25,7 @@ from .http import (
     quoted,
     route,
 )
+from .media import urls
 
 bp = Blueprint(__name__)
 BASE = "/v1/manage"
@@ -36,7 +37,8 @@ def _entry_response(doc: Document, status: int = 200) -> Response:
     headers = {"ETag": quoted(doc.etag), "Cache-Control": "no-store"}
     if status == 201:
         headers["Location"] = f"{BASE}/content/{doc.collection}/{doc.slug}"
-    return json_response(entries.editor_view(c.backend, doc), status, headers)
+    view = entries.editor_view(c.backend, doc, url_for=urls(c, bp.current_request).stable)
+    return json_response(view, status, headers)
 
 
 # --- collections --------------------------------------------------------------------------

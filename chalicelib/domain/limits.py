@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import BadRequest
+from .media import MediaSettings
 
 
 def is_ascii_int(text: str) -> bool:
@@ -26,3 +27,4 @@ class Limits:
     max_markdown_bytes: int = 512_000  # one entry's Markdown body
     default_page_size: int = 20
     max_page_size: int = 100
+    media: MediaSettings = field(default_factory=MediaSettings)

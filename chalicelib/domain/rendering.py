@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-RENDERER_VERSION = "1"  # bump when the output for the same source changes
+RENDERER_VERSION = "2"  # bump when the output for the same source changes
 
 WORDS_PER_MINUTE = 230
 EXCERPT_LENGTH = 200
@@ -28,7 +28,7 @@ ALLOWED_TAGS: frozenset[str] = frozenset(
         "pre", "code", "span", "div", "em", "strong", "b", "i", "u", "del", "s", "ins", "sup",
         "sub", "hr", "br", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
         "dl", "dt", "dd", "abbr", "figure", "figcaption", "kbd", "samp", "var", "mark",
-        "small", "q", "cite", "details", "summary",
+        "small", "q", "cite", "details", "summary", "picture", "source",
     }
 )  # fmt: skip
 
@@ -55,6 +55,7 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "img": frozenset(
         {"src", "alt", "title", "width", "height", "loading", "srcset", "sizes", "decoding"}
     ),
+    "source": frozenset({"type", "srcset", "sizes"}),
     "sup": frozenset({"id"}),
     "li": frozenset({"id"}),
     "ol": frozenset({"start"}),
@@ -64,7 +65,8 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "details": frozenset({"open"}),
 }
 
-URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+# ``media:{id}`` names an asset of this CMS; delivery turns it into a responsive image.
+URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto", "media"})
 
 # No rel is added to links: authors are authenticated editors of this site, not anonymous
 # commenters, so ``nofollow`` would only hurt SEO for legitimate links; and ``target`` is not
@@ -81,6 +83,8 @@ ALLOWED_CLASSES: dict[str, frozenset[str]] = {
     "a": frozenset({"footnote-ref", "footnote-backref"}),
 }
 
+MEDIA_CLASSES = frozenset({"cms-media-missing", "cms-media-pending"})  # see media_html
+
 _TAB_NEWLINE = str.maketrans("", "", "\t\n\r")
 _C0_AND_SPACE = "".join(chr(code) for code in range(0x21))
 
@@ -93,7 +97,8 @@ _local = threading.local()
 def _allowed_classes() -> dict[str, frozenset[str]]:
     from pygments.token import STANDARD_TYPES
 
-    return {**ALLOWED_CLASSES, "span": frozenset(name for name in STANDARD_TYPES.values() if name)}
+    pygments = {name for name in STANDARD_TYPES.values() if name}
+    return {**ALLOWED_CLASSES, "span": frozenset(pygments | MEDIA_CLASSES)}
 
 
 def _url_scheme_ok(url: str) -> bool:

@@ -14,6 +14,7 @@ from ..domain import cursors
 from ..domain.entries import EntryRecord, sort_title
 from ..domain.errors import BadRequest, NotFound
 from ..domain.limits import Limits, parse_page_size
+from ..domain.media_html import UrlFor, referenced_ids, resolve
 from ..domain.names import normalize_tag, validate_slug
 from ..domain.rendering import RENDERER_VERSION  # a constant: Markdown itself stays unloaded
 from ..domain.timeutil import to_iso
@@ -163,24 +164,49 @@ class _Lru:
 _bodies = _Lru(32 * 1024 * 1024)  # per container; bodies are immutable per ETag
 
 
-def entry_body(backend: Backend, entry: PublishedEntry) -> str:
-    """The JSON body for an entry. Keyed by collection, slug and strong ETag, so a cached
-    body is exactly what would be built again; the HTML read is skipped on a hit."""
+def cached_entry(backend: Backend, entry: PublishedEntry) -> tuple[str | None, str | None]:
+    """(the JSON body, None) for an entry without media, or (None, its stored HTML) for one
+    whose ``media:`` references are resolved per request (``with_media``). Both are cached
+    by collection, slug and strong ETag, so a cached value is exactly what would be rebuilt;
+    the HTML read is skipped on a hit."""
     record = entry.record
     key = f"{record.collection}/{record.slug}/{entry.etag}"
-    body = _bodies.get(key)
-    if body is None:
-        assert record.html_key is not None
-        try:
-            html = backend.objects.get(record.html_key).data.decode("utf-8")
-        except ObjectNotFound as exc:  # removed by hand or a lifecycle rule: reindex restores
-            log.error("rendered HTML %s is missing", record.html_key)
-            raise NotFound(
-                f"There is no published entry {record.slug!r} in {record.collection!r}."
-            ) from exc
-        body = json.dumps(entry.to_dict(html), ensure_ascii=False)
-        _bodies.put(key, body)
-    return body
+    body = _bodies.get("b:" + key)
+    if body is not None:
+        return body, None
+    html = _bodies.get("h:" + key)
+    if html is not None:
+        return None, html
+    assert record.html_key is not None
+    try:
+        html = backend.objects.get(record.html_key).data.decode("utf-8")
+    except ObjectNotFound as exc:  # removed by hand or a lifecycle rule: reindex restores
+        log.error("rendered HTML %s is missing", record.html_key)
+        raise NotFound(
+            f"There is no published entry {record.slug!r} in {record.collection!r}."
+        ) from exc
+    if referenced_ids(html):
+        _bodies.put("h:" + key, html)
+        return None, html
+    body = json.dumps(entry.to_dict(html), ensure_ascii=False)
+    _bodies.put("b:" + key, body)
+    return body, None
+
+
+@dataclass(frozen=True)
+class WithMedia:
+    etag: str
+    html: str
+
+
+def with_media(backend: Backend, entry: PublishedEntry, html: str, url_for: UrlFor) -> WithMedia:
+    """The entry's HTML with its media resolved as they are now, and an ETag that changes
+    when any of them does (an image finishing processing, a new alt text, a deletion)."""
+    ids = referenced_ids(html)
+    records = backend.media.get_media_many(ids)
+    resolved = resolve(html, records, url_for)
+    digest = hashlib.sha256(f"{entry.etag}|".encode() + resolved.encode("utf-8")).hexdigest()
+    return WithMedia(etag=f'"{digest[:40]}"', html=resolved)
 
 
 def check_bad_request_params(params: dict[str, str], allowed: set[str]) -> None:

@@ -26,6 +26,7 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..domain.limits import Limits
+from ..domain.media_html import UrlFor, markdown_ids, referenced_ids, resolve
 from ..domain.names import slugify, validate_slug
 from ..domain.timeutil import to_iso
 from ..ports import Backend, ManageQuery, ObjectInfo, ObjectNotFound, ObjectPreconditionFailed
@@ -427,7 +428,28 @@ def _publication(backend: Backend, collection: str, slug: str) -> dict[str, Any]
     }
 
 
-def editor_view(backend: Backend, doc: Document, *, with_html: bool = True) -> dict[str, Any]:
+def media_warnings(backend: Backend, body: str) -> list[dict[str, str]]:
+    """The body's ``media:`` references that will not show as images, and why."""
+    ids = markdown_ids(body)
+    found = backend.media.get_media_many(ids) if ids else {}
+    warnings = []
+    for media_id in ids:
+        asset = found.get(media_id)
+        if asset is None:
+            problem = "There is no media asset with this id."
+        elif asset.status == "failed":
+            problem = f"The asset failed to process: {asset.derived.error}"
+        elif asset.status != "ready":
+            problem = f"The asset is {asset.status}; it shows once it is ready."
+        else:
+            continue
+        warnings.append({"media_id": media_id, "problem": problem})
+    return warnings
+
+
+def editor_view(
+    backend: Backend, doc: Document, *, with_html: bool = True, url_for: UrlFor | None = None
+) -> dict[str, Any]:
     """What editors see: the draft, how its render went, and where it stands in publishing."""
     record = backend.index.get_entry(doc.collection, "draft", doc.slug)
     current = record is not None and record.source_etag == doc.etag
@@ -442,6 +464,8 @@ def editor_view(backend: Backend, doc: Document, *, with_html: bool = True) -> d
                 html = backend.objects.get(record.html_key).data.decode("utf-8")
             except ObjectNotFound:
                 html = None
+        if html is not None and url_for is not None and referenced_ids(html):
+            html = resolve(html, backend.media.get_media_many(referenced_ids(html)), url_for)
         render.update(
             {
                 "html": html,
@@ -460,6 +484,7 @@ def editor_view(backend: Backend, doc: Document, *, with_html: bool = True) -> d
         "revision": doc.version_id,
         "saved_at": doc.last_modified,
         "render": render,
+        "media_warnings": media_warnings(backend, doc.body),
         "publication": _publication(backend, doc.collection, doc.slug),
     }
 

@@ -18,8 +18,12 @@ from ..domain.errors import FieldError, Forbidden, NotFound, Unauthorized, Valid
 from ..domain.timeutil import to_iso
 from ..ports import Backend
 
-SCOPES = ("content:read", "content:write", "admin")
-IMPLIED = {"content:write": {"content:read"}, "admin": set(SCOPES)}
+SCOPES = ("content:read", "content:write", "media:read", "media:write", "admin")
+IMPLIED = {
+    "content:write": {"content:read"},
+    "media:write": {"media:read"},
+    "admin": set(SCOPES),
+}
 KEY_RE = re.compile(r"^cms_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")
 PREFIX = "keys/"
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()

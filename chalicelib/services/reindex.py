@@ -1,5 +1,5 @@
 """Rebuild the whole index from the object store alone: collections first, then every draft
-and published entry, through the same handler the object events use."""
+and published entry, then media, through the same handlers the object events use."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..domain import media
 from ..domain.entries import STAGE_PREFIX
 from ..domain.errors import CMSError
 from ..domain.limits import Limits
 from ..domain.s3_events import ObjectEvent
 from ..ports import Backend
-from . import collections, rendering
+from . import collections, rendering, thumbnails
 
 # Lower than any sequencer S3 sends: a real event arriving during or after the rebuild wins.
 REINDEX_SEQUENCER = "0"
@@ -24,6 +25,7 @@ Progress = Callable[[str], None]
 class ReindexReport:
     collections: int = 0
     entries: int = 0
+    media: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -31,6 +33,7 @@ class ReindexReport:
         return {
             "collections": self.collections,
             "entries": self.entries,
+            "media": self.media,
             "errors": self.errors,
             "seconds": round(self.seconds, 3),
         }
@@ -43,6 +46,7 @@ def reindex(backend: Backend, limits: Limits, *, progress: Progress | None = Non
     started = time.perf_counter()
     report = ReindexReport()
     backend.index.clear()
+    backend.media.clear()
     for info in backend.objects.list_objects(collections.PREFIX):
         try:
             collections.sync_from_object(backend, info.key)
@@ -63,6 +67,17 @@ def reindex(backend: Backend, limits: Limits, *, progress: Progress | None = Non
             report.entries += 1
             if progress:
                 progress(info.key)
+    for info in backend.objects.list_objects(media.PREFIX):
+        parsed = media.parse_key(info.key)
+        if parsed is None or parsed[1] not in (media.META, media.ORIGINAL):
+            continue  # variants and manifests are read through their original
+        event = ObjectEvent(
+            bucket="", key=info.key, event_name="ObjectCreated:Put", sequencer=REINDEX_SEQUENCER
+        )
+        thumbnails.on_media_object(backend, limits.media, event)
+        report.media += parsed[1] == media.ORIGINAL
+        if progress:
+            progress(info.key)
     report.errors = [f"{e.key}: {e.error}" for e in backend.index.list_object_errors(1000)]
     report.seconds = time.perf_counter() - started
     return report

@@ -141,6 +141,10 @@ class DynamoIndex:
         self._collection_ttl = collection_ttl_seconds
         self._collections: dict[str, tuple[float, Collection]] = {}
 
+    @property
+    def client(self) -> Any:
+        return self._ddb
+
     # --- entries: reads -------------------------------------------------------------------
 
     def get_entry(self, collection: str, stage: Stage, slug: str) -> EntryRecord | None:
@@ -152,7 +156,7 @@ class DynamoIndex:
         item = response.get("Item")
         return _record(_load(item)) if item else None
 
-    def _query(self, request: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    def query(self, request: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """Items of one Query; more Queries only if a filter left the page short."""
         items: list[dict[str, Any]] = []
         request = {"TableName": self.table, **request}
@@ -205,7 +209,7 @@ class DynamoIndex:
             }
             values[":upper"] = upper
         request["ExpressionAttributeValues"] = _dump(values)
-        return [_record(i) for i in self._query(request, query.limit)]
+        return [_record(i) for i in self.query(request, query.limit)]
 
     def list_entries(self, query: ManageQuery) -> list[EntryRecord]:
         values: dict[str, Any] = {":pk": f"ENTRIES#{query.collection}#{query.stage}"}
@@ -218,7 +222,7 @@ class DynamoIndex:
             request["FilterExpression"] = "render_status = :status"
             values[":status"] = query.status
         request["ExpressionAttributeValues"] = _dump(values)
-        return [_record(i) for i in self._query(request, query.limit)]
+        return [_record(i) for i in self.query(request, query.limit)]
 
     def count_entries(self, collection: str) -> int:
         """Live entries of a collection: drafts, and published snapshots without a draft."""
@@ -240,7 +244,7 @@ class DynamoIndex:
 
     def _items_of(self, collection: str, slug: str) -> list[dict[str, Any]]:
         """The entry's items (its stages and their tag copies), every page of them."""
-        return list(self._partition(_entry_pk(collection, slug), consistent=True))
+        return list(self.partition(_entry_pk(collection, slug), consistent=True))
 
     def _replace(
         self,
@@ -272,7 +276,7 @@ class DynamoIndex:
         if len(actions) + len(stale) + int(clear_error) > MAX_TRANSACTION_ITEMS:
             # Copies under tags the entry lost are deleted first, outside the transaction: if
             # the transaction then fails, the event's retry deletes nothing more and converges.
-            self._batch_delete(stale)
+            self.batch_delete(stale)
             stale = []
         actions += [{"Delete": {"TableName": self.table, "Key": key}} for key in stale]
         if clear_error:
@@ -448,9 +452,9 @@ class DynamoIndex:
         self._collections.pop(name, None)
 
     def list_collections(self) -> list[Collection]:
-        return [Collection.model_validate_json(i["body"]) for i in self._partition("COLLECTIONS")]
+        return [Collection.model_validate_json(i["body"]) for i in self.partition("COLLECTIONS")]
 
-    def _partition(self, pk: str, *, consistent: bool = False) -> Iterator[dict[str, Any]]:
+    def partition(self, pk: str, *, consistent: bool = False) -> Iterator[dict[str, Any]]:
         """Every item with partition key ``pk``, page by page."""
         paginator = self._ddb.get_paginator("query")
         with storage("DynamoDB Query"):
@@ -495,9 +499,9 @@ class DynamoIndex:
             for page in paginator.paginate(
                 TableName=self.table, ProjectionExpression="PK, SK", ConsistentRead=True
             ):
-                self._batch_delete(page.get("Items", []))
+                self.batch_delete(page.get("Items", []))
 
-    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
+    def batch_delete(self, keys: list[dict[str, Any]]) -> None:
         """Delete items by their (serialized) keys, 25 to a BatchWriteItem."""
         with storage("DynamoDB BatchWriteItem"):
             for start in range(0, len(keys), 25):
@@ -511,7 +515,7 @@ class DynamoIndex:
 
     def list_object_errors(self, limit: int = 100) -> list[ObjectError]:
         items = sorted(
-            self._partition("OBJECT_ERRORS"),
+            self.partition("OBJECT_ERRORS"),
             key=lambda i: (i["recorded_at"], i["SK"]),
             reverse=True,
         )[:limit]

@@ -8,8 +8,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ...domain.media import content_disposition
 from ...domain.object_keys import check_key
-from ...ports import ObjectInfo, ObjectNotFound, ObjectPreconditionFailed, StoredObject
+from ...domain.timeutil import to_iso
+from ...ports import (
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectPreconditionFailed,
+    StoredObject,
+    UploadForm,
+)
 from .errors import code, http_status, storage
 
 NOT_FOUND = {"NoSuchKey", "NoSuchVersion", "404", "NotFound", "MethodNotAllowed"}
@@ -170,7 +178,7 @@ class S3Presigner:
         check_key(key)
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if filename:
-            params["ResponseContentDisposition"] = f'inline; filename="{filename}"'
+            params["ResponseContentDisposition"] = content_disposition(filename)
         with storage("S3 presign GET"):
             url: str = self._s3.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=expires_in
@@ -195,3 +203,22 @@ class S3Presigner:
                 ExpiresIn=expires_in,
             )
         return form
+
+    # --- the FileLinks port ---------------------------------------------------------------
+
+    def download_url(self, key: str, *, filename: str | None = None) -> str | None:
+        return self.get_url(key, filename=filename)
+
+    def upload_form(
+        self, key: str, *, content_type: str, max_bytes: int, expires_in: int
+    ) -> UploadForm:
+        form = self.post_form(
+            key, content_type=content_type, max_bytes=max_bytes, expires_in=expires_in
+        )
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)
+        return UploadForm(
+            url=form["url"],
+            fields={str(k): str(v) for k, v in form["fields"].items()},
+            expires_at=to_iso(expires),
+            max_bytes=max_bytes,
+        )

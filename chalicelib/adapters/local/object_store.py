@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from sqlite3 import Connection, Row
 
+from ...domain import notifications
 from ...domain.object_keys import check_key
 from ...domain.s3_events import make_record
 from ...ports import ObjectInfo, ObjectNotFound, ObjectPreconditionFailed, StoredObject
@@ -54,7 +55,6 @@ CREATE TABLE IF NOT EXISTS current_objects (
 INLINE_MAX_BYTES = 256 * 1024
 # Rebuilt from the sources by the event handlers and reindex: not worth an fsync each.
 DERIVED_PREFIXES = ("rendered/",)
-NOTIFY_PREFIXES = ("content/", "published/", "media/", "collections/")
 
 
 def _prefix_end(prefix: str) -> str:
@@ -69,7 +69,6 @@ class LocalObjectStore:
         *,
         bucket: str = "cms-local",
         events: EventQueue | None = None,
-        notify_prefixes: tuple[str, ...] = NOTIFY_PREFIXES,
         fsync: bool = False,
     ) -> None:
         self._db = db
@@ -77,7 +76,6 @@ class LocalObjectStore:
         self._blobs.mkdir(parents=True, exist_ok=True)
         self.bucket = bucket
         self._events = events
-        self._notify_prefixes = notify_prefixes
         self._fsync = fsync
         self._folders: set[str] = set()
 
@@ -263,7 +261,7 @@ class LocalObjectStore:
         etag: str | None = None,
         size: int | None = None,
     ) -> None:
-        if self._events is None or not key.startswith(self._notify_prefixes):
+        if self._events is None or notifications.target_of(key) is None:
             return
         record = make_record(
             bucket=self.bucket,

@@ -1,0 +1,107 @@
+"""The MediaIndex port on SQLite: one row per asset, a tag table, lists by id (newest first)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from sqlite3 import Connection
+
+from ...domain.media import MediaDerived, MediaMeta, MediaRecord, merge_derived, merge_meta
+from ...ports import MediaQuery
+from .sqlite import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS media (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS media_tags (
+    tag TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (tag, id)
+) WITHOUT ROWID;
+"""
+
+
+def _load(body: str) -> MediaRecord:
+    return MediaRecord.from_dict(json.loads(body))
+
+
+class SqliteMediaIndex:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get_media(self, media_id: str) -> MediaRecord | None:
+        row = (
+            self._db.connection()
+            .execute("SELECT body FROM media WHERE id = ?", (media_id,))
+            .fetchone()
+        )
+        return _load(row["body"]) if row is not None else None
+
+    def get_media_many(self, media_ids: list[str]) -> dict[str, MediaRecord]:
+        wanted = sorted(set(media_ids))
+        if not wanted:
+            return {}
+        marks = ", ".join("?" * len(wanted))
+        rows = (
+            self._db.connection()
+            .execute(f"SELECT id, body FROM media WHERE id IN ({marks})", wanted)
+            .fetchall()
+        )
+        return {r["id"]: _load(r["body"]) for r in rows}
+
+    def list_media(self, query: MediaQuery) -> list[MediaRecord]:
+        after = query.after if query.after is not None else "\U0010ffff"
+        if query.tag is None:
+            sql = "SELECT body FROM media WHERE id < ? ORDER BY id DESC LIMIT ?"
+            params: tuple[object, ...] = (after, query.limit)
+        else:
+            sql = (
+                "SELECT m.body FROM media_tags t JOIN media m ON m.id = t.id"
+                " WHERE t.tag = ? AND t.id < ? ORDER BY t.id DESC LIMIT ?"
+            )
+            params = (query.tag, after, query.limit)
+        rows = self._db.connection().execute(sql, params).fetchall()
+        return [_load(r["body"]) for r in rows]
+
+    def put_media_meta(self, meta: MediaMeta, *, sequencer: str | None) -> bool:
+        return self._update(meta.id, lambda row: merge_meta(row, meta, sequencer))
+
+    def put_media_derived(
+        self, media_id: str, derived: MediaDerived, *, sequencer: str | None
+    ) -> bool:
+        return self._update(media_id, lambda row: merge_derived(row, media_id, derived, sequencer))
+
+    def delete_media(self, media_id: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM media WHERE id = ?", (media_id,))
+            conn.execute("DELETE FROM media_tags WHERE id = ?", (media_id,))
+
+    def clear(self) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM media_tags")
+            conn.execute("DELETE FROM media")
+
+    def _update(
+        self, media_id: str, merge: Callable[[MediaRecord | None], MediaRecord | None]
+    ) -> bool:
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT body FROM media WHERE id = ?", (media_id,)).fetchone()
+            merged = merge(_load(row["body"]) if row is not None else None)
+            if merged is None:
+                return False
+            self._write(conn, merged)
+        return True
+
+    @staticmethod
+    def _write(conn: Connection, record: MediaRecord) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO media (id, body) VALUES (?, ?)",
+            (record.id, json.dumps(record.to_dict())),
+        )
+        conn.execute("DELETE FROM media_tags WHERE id = ?", (record.id,))
+        conn.executemany(
+            "INSERT INTO media_tags (tag, id) VALUES (?, ?)",
+            [(tag, record.id) for tag in record.meta.tags],
+        )

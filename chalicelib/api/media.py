@@ -1,0 +1,252 @@
+"""Media routes: editors upload and edit assets; sites read them and fetch their files."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from ..domain import media as m
+from ..domain.errors import BadRequest, NotFound, PayloadTooLarge
+from ..domain.limits import is_ascii_int
+from ..domain.media_types import BY_CONTENT_TYPE
+from ..domain.upload_policy import LOCAL_UPLOAD_PATH
+from ..services import media
+from ..wiring import Container, container, upload_secret
+from .auth import require
+from .http import (
+    JSON,
+    if_match,
+    json_object,
+    json_response,
+    none_match,
+    query,
+    quoted,
+    route,
+)
+from .multipart import parse_form
+
+bp = Blueprint(__name__)
+BASE = "/v1/manage/media"
+FORM = "multipart/form-data"
+# Accepted as request bodies so the bytes reach the sniffer (which refuses what it must);
+# also served as binary responses (app.api.binary_types).
+UPLOAD_TYPES = [
+    *sorted(BY_CONTENT_TYPE),
+    "application/octet-stream",
+    "image/svg+xml",
+    "image/tiff",
+    "image/bmp",
+    "image/heic",
+]
+BINARY_TYPES = [*UPLOAD_TYPES, FORM]
+LIST_PARAMS = {"tag", "limit", "cursor"}
+UPLOAD_PARAMS = {"filename", "alt", "caption", "tags"}
+
+
+def api_origin(request: Request) -> str:
+    """This API's public base URL, for links in responses (CMS_PUBLIC_URL overrides)."""
+    configured = os.environ.get("CMS_PUBLIC_URL", "").rstrip("/")
+    if configured:
+        return configured
+    headers = request.headers
+    host = headers.get("host", "localhost")
+    default_scheme = "http" if container().backend_name == "local" else "https"
+    scheme = headers.get("x-forwarded-proto", default_scheme).split(",")[0].strip()
+    stage = (request.context or {}).get("stage")
+    prefix = f"/{stage}" if stage and host.endswith(".amazonaws.com") else ""
+    return f"{scheme}://{host}{prefix}"
+
+
+def urls(c: Container, request: Request) -> media.MediaUrls:
+    return media.MediaUrls(c.backend, c.limits.media.base_url, api_origin(request))
+
+
+def _editor_response(record: m.MediaRecord, status: int = 200, **extra: Any) -> Response:
+    c = container()
+    request = bp.current_request
+    body = media.view(record, urls(c, request).direct, editor=True) | extra
+    headers = {"Cache-Control": "no-store"}
+    etag = media.meta_etag(c.backend, record.id)
+    if etag is not None:
+        headers["ETag"] = etag
+    if status == 201:
+        headers["Location"] = f"{BASE}/{record.id}"
+    return json_response(body, status, headers)
+
+
+def _filename(request: Request, params: dict[str, str]) -> str | None:
+    if "filename" in params:
+        return params["filename"]
+    disposition = request.headers.get("content-disposition", "")
+    for part in disposition.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "filename" and value:
+            return value.strip('"')
+    return None
+
+
+# --- management -----------------------------------------------------------------------------
+
+
+@route(bp, BASE, methods=["POST"], content_types=UPLOAD_TYPES)
+def upload() -> Response:
+    request = bp.current_request
+    require(request, "media:write")
+    params = query(request)
+    unknown = sorted(set(params) - UPLOAD_PARAMS)
+    if unknown:
+        raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)}.")
+    c = container()
+    limit = c.limits.media.max_direct_bytes
+    declared = request.headers.get("content-length", "")
+    if is_ascii_int(declared) and int(declared) > limit:
+        raise PayloadTooLarge(
+            f"Direct uploads are limited to {limit} bytes; use POST {BASE}/uploads for a"
+            " presigned upload.",
+            {"limit": limit},
+        )
+    edits = m.validate_edits({k: v for k, v in params.items() if k != "filename"}, partial=True)
+    record = media.upload(
+        c.backend,
+        c.limits.media,
+        request.raw_body or b"",
+        content_type=request.headers.get("content-type"),
+        filename=_filename(request, params),
+        edits=edits,
+    )
+    return _editor_response(record, 201)
+
+
+@route(bp, f"{BASE}/uploads", methods=["POST"], content_types=[JSON])
+def start_upload() -> Response:
+    request = bp.current_request
+    require(request, "media:write")
+    c = container()
+    record, form = media.start_upload(c.backend, c.limits.media, json_object(request))
+    url = form.url if not form.url.startswith("/") else api_origin(request) + form.url
+    upload = {
+        "method": "POST",
+        "url": url,
+        "fields": form.fields,
+        "file_field": "file",
+        "expires_at": form.expires_at,
+        "max_bytes": form.max_bytes,
+    }
+    return _editor_response(record, 201, upload=upload)
+
+
+@route(bp, BASE, methods=["GET"])
+def list_media() -> Response:
+    request = bp.current_request
+    require(request, "media:read")
+    params = query(request)
+    unknown = sorted(set(params) - LIST_PARAMS)
+    if unknown:
+        raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)}.")
+    c = container()
+    records, next_cursor = media.list_media(
+        c.backend,
+        c.cursor_secret,
+        tag=params.get("tag"),
+        limit=params.get("limit"),
+        cursor=params.get("cursor"),
+    )
+    direct = urls(c, request).direct
+    items = [media.view(r, direct, editor=True) for r in records]
+    return json_response(
+        {"items": items, "next_cursor": next_cursor}, headers={"Cache-Control": "no-store"}
+    )
+
+
+@route(bp, f"{BASE}/{{media_id}}", methods=["GET"])
+def get_media(media_id: str) -> Response:
+    require(bp.current_request, "media:read")
+    return _editor_response(media.require(container().backend, media_id))
+
+
+@route(bp, f"{BASE}/{{media_id}}", methods=["PATCH"], content_types=[JSON])
+def patch_media(media_id: str) -> Response:
+    request = bp.current_request
+    require(request, "media:write")
+    record = media.update(
+        container().backend,
+        media_id,
+        json_object(request),
+        if_match=request.headers.get("if-match"),
+    )
+    return _editor_response(record)
+
+
+@route(bp, f"{BASE}/{{media_id}}", methods=["DELETE"])
+def delete_media(media_id: str) -> Response:
+    request = bp.current_request
+    require(request, "media:write")
+    match = if_match(request)
+    media.delete(container().backend, media_id, if_match=quoted(match) if match else None)
+    return Response(body="", status_code=204)
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+@route(bp, "/v1/media/{media_id}", methods=["GET"])
+def get_public_media(media_id: str) -> Response:
+    c = container()
+    record = media.require(c.backend, media_id)
+    if record.status != "ready":
+        raise NotFound(f"Media asset {media_id!r} is not ready.")
+    body = media.view(record, urls(c, bp.current_request).direct, editor=False)
+    presigned = c.limits.media.base_url is None and c.backend_name == "aws"
+    cache = "private, max-age=300" if presigned else "public, max-age=300"
+    return json_response(body, headers={"Cache-Control": cache})
+
+
+@route(bp, "/v1/media/{media_id}/files/{name}", methods=["GET"])
+def get_file(media_id: str, name: str) -> Response:
+    c = container()
+    record = media.find_file(c.backend, media_id, name)
+    request = bp.current_request
+    links = urls(c, request)
+    direct = links.direct(record, name)
+    if direct != links.stable(record, name) or c.limits.media.base_url:
+        return Response(
+            body="",
+            status_code=302,
+            headers={"Location": direct, "Cache-Control": "public, max-age=300"},
+        )
+    stored = c.backend.objects.get(m.object_key(media_id, name))
+    etag = quoted(stored.info.etag)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if name == m.ORIGINAL:
+        headers["Content-Disposition"] = m.content_disposition(record.meta.filename)
+    if none_match(request, etag):
+        return Response(body="", status_code=304, headers=headers)
+    headers["Content-Type"] = stored.info.content_type
+    return Response(body=stored.data, status_code=200, headers=headers)
+
+
+# --- the local backend's upload form target (S3 takes these directly on AWS) ----------------
+
+
+@route(bp, LOCAL_UPLOAD_PATH, methods=["POST"], content_types=[FORM])
+def local_upload() -> Response:
+    c = container()
+    if c.backend_name != "local":
+        raise NotFound("Uploads go to the bucket's presigned URL on this backend.")
+    request = bp.current_request
+    body = request.raw_body or b""
+    limit = c.limits.media.max_upload_bytes + 65_536
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The form is over the {limit}-byte limit.", {"limit": limit})
+    fields, file = parse_form(request.headers.get("content-type", ""), body)
+    if file is None:
+        raise BadRequest("The form has no 'file' field.", {"field": "file"})
+    media.accept_local_upload(c.backend, upload_secret(c.backend.config), fields, file)
+    return Response(body="", status_code=204)
