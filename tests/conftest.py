@@ -58,6 +58,7 @@ CONTRACT_MODULES = {
     "test_keys",
     "test_contract_ports",
     "test_reindex",
+    "test_media_api",
 }
 
 

@@ -13,8 +13,11 @@ from ...ports import UploadForm
 
 
 class LocalFileLinks:
-    def __init__(self, secret: Callable[[], bytes]) -> None:
+    def __init__(
+        self, secret: Callable[[], bytes], now: Callable[[], dt.datetime] | None = None
+    ) -> None:
         self._secret = secret
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def download_url(self, key: str, *, filename: str | None = None) -> str | None:
         return None
@@ -23,7 +26,7 @@ class LocalFileLinks:
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int
     ) -> UploadForm:
         check_key(key)
-        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=expires_in)
+        expires = self._now() + dt.timedelta(seconds=expires_in)
         policy = UploadPolicy(key, content_type, max_bytes, int(expires.timestamp()))
         return UploadForm(
             url=LOCAL_UPLOAD_PATH,
