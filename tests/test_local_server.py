@@ -152,3 +152,48 @@ def test_errors_are_problem_json_over_http(server: LocalServer) -> None:
     r = requests.get(f"{url}/v1/content/blog?limit=1000", timeout=10)
     assert r.status_code == 400
     assert r.json()["status"] == 400
+
+
+def test_media_over_http_like_curl(server: LocalServer) -> None:
+    """Upload an image, upload another through the presigned form, see the thumbnails and
+    embed one in an entry: the README's media steps, over real HTTP."""
+    from tests import media_files as files
+
+    url = server.url
+    photo = files.rotated_photo_with_gps()
+    direct = requests.post(
+        f"{url}/v1/manage/media?filename=photo.jpg&alt=A%20photo",
+        data=photo,
+        headers={**AUTH, "Content-Type": "image/jpeg"},
+        timeout=30,
+    )
+    assert direct.status_code == 201, direct.text
+    media_id = direct.json()["id"]
+    asset = requests.get(f"{url}/v1/media/{media_id}", timeout=10).json()
+    assert asset["status"] == "ready" and (asset["width"], asset["height"]) == (1200, 800)
+    thumb = requests.get(asset["variants"][0]["url"], timeout=10)
+    assert thumb.status_code == 200
+    assert thumb.headers["Content-Type"] in ("image/jpeg", "image/webp")
+    assert b"CameraMaker" not in thumb.content
+
+    started = requests.post(
+        f"{url}/v1/manage/media/uploads",
+        json={"filename": "logo.png", "content_type": "image/png"},
+        headers=AUTH,
+        timeout=10,
+    ).json()
+    form = started["upload"]
+    posted = requests.post(
+        form["url"], data=form["fields"], files={"file": files.png_with_alpha()}, timeout=30
+    )
+    assert posted.status_code == 204, posted.text
+    logo = requests.get(f"{url}/v1/manage/media/{started['id']}", headers=AUTH, timeout=10)
+    assert logo.json()["status"] == "ready"
+
+    requests.put(f"{url}/v1/manage/collections/blog", json={}, headers=AUTH, timeout=10)
+    entry = {"front_matter": {"title": "With a photo"}, "body": f"![Sea](media:{media_id})"}
+    requests.post(f"{url}/v1/manage/content/blog", json=entry, headers=AUTH, timeout=10)
+    requests.post(f"{url}/v1/manage/content/blog/with-a-photo/publish", headers=AUTH, timeout=10)
+    html = requests.get(f"{url}/v1/content/blog/with-a-photo", timeout=10).json()["html"]
+    assert f'srcset="{url}/v1/media/{media_id}/files/320.webp 320w' in html
+    assert 'width="1200" height="800"' in html
