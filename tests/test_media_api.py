@@ -558,3 +558,14 @@ def test_media_problems_never_leak_a_trace(api: Api) -> None:
         response = api.call(method, path, headers=ADMIN)
         assert 400 <= response.status_code < 500
         problem(response)
+
+
+def test_malformed_media_references_render_as_missing(api: Api) -> None:
+    api.collection()
+    body = '![a](media:UPPER) ![b](media:) [c](media:"x) ![d](media:a/../b)'
+    created = api.entry(body=body, title="Odd refs")
+    assert {w["media_id"] for w in created["media_warnings"]} == {"UPPER", "", "a/../b"}
+    api.publish("blog", "odd-refs")
+    html = api.json("GET", "/v1/content/blog/odd-refs", auth=False)["html"]
+    assert html.count("cms-media-missing") >= 3
+    assert 'src="media:' not in html

@@ -14,12 +14,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .media import MediaRecord, Variant
+from .media import MEDIA_ID_RE, MediaRecord, Variant
 
-_IMG = re.compile(r'<img\b[^>]*?\bsrc="media:([a-z0-9-]{1,64})"[^>]*>')
-_LINK = re.compile(r'<a\b([^>]*?)\bhref="media:([a-z0-9-]{1,64})"([^>]*)>')
+_IMG = re.compile(r'<img\b[^>]*?\bsrc="media:([^"]{0,200})"[^>]*>')
+_LINK = re.compile(r'<a\b([^>]*?)\bhref="media:([^"]{0,200})"([^>]*)>')
 _ATTR = re.compile(r'\b(alt|title)="([^"]*)"')
-_MARKDOWN_REF = re.compile(r"\]\(\s*<?media:([a-z0-9-]{1,64})")
+_MARKDOWN_REF = re.compile(r"\]\(\s*<?media:([^\s)>\"]{0,200})")
 
 UrlFor = Callable[[MediaRecord, str], str]
 MISSING = "cms-media-missing"
@@ -33,6 +33,11 @@ def referenced_ids(html: str) -> list[str]:
     found = [m.group(1) for m in _IMG.finditer(html)]
     found += [m.group(2) for m in _LINK.finditer(html)]
     return list(dict.fromkeys(found))
+
+
+def valid_ids(ids: list[str]) -> list[str]:
+    """The ids worth looking up (anything else renders as a missing image)."""
+    return [i for i in ids if MEDIA_ID_RE.fullmatch(i)]
 
 
 def markdown_ids(body: str) -> list[str]:
@@ -107,6 +112,7 @@ def _unavailable(media_id: str, alt: str, record: MediaRecord | None) -> str:
     else:
         label, css = "missing image", MISSING
     shown = f": {alt}" if alt else ""
+    media_id = _attr(media_id)
     return (
         f'<span class="{css}" data-media-id="{media_id}">[{label} media:{media_id}{shown}]</span>'
     )
@@ -148,7 +154,7 @@ def resolve(html: str, records: dict[str, MediaRecord], url_for: UrlFor) -> str:
         record = records.get(media_id)
         target = link_target(record) if record is not None else None
         if record is None or target is None:
-            return f'<a{before}class="{MISSING}" data-media-id="{media_id}"{after}>'
+            return f'<a{before}class="{MISSING}" data-media-id="{_attr(media_id)}"{after}>'
         return f'<a{before}href="{_attr(url_for(record, target))}"{after}>'
 
     return _LINK.sub(link, _IMG.sub(image, html))

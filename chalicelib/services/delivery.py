@@ -14,7 +14,7 @@ from ..domain import cursors
 from ..domain.entries import EntryRecord, sort_title
 from ..domain.errors import BadRequest, NotFound
 from ..domain.limits import Limits, parse_page_size
-from ..domain.media_html import UrlFor, referenced_ids, resolve
+from ..domain.media_html import UrlFor, referenced_ids, resolve, valid_ids
 from ..domain.names import normalize_tag, validate_slug
 from ..domain.rendering import RENDERER_VERSION  # a constant: Markdown itself stays unloaded
 from ..domain.timeutil import to_iso
@@ -202,8 +202,7 @@ class WithMedia:
 def with_media(backend: Backend, entry: PublishedEntry, html: str, url_for: UrlFor) -> WithMedia:
     """The entry's HTML with its media resolved as they are now, and an ETag that changes
     when any of them does (an image finishing processing, a new alt text, a deletion)."""
-    ids = referenced_ids(html)
-    records = backend.media.get_media_many(ids)
+    records = backend.media.get_media_many(valid_ids(referenced_ids(html)))
     resolved = resolve(html, records, url_for)
     digest = hashlib.sha256(f"{entry.etag}|".encode() + resolved.encode("utf-8")).hexdigest()
     return WithMedia(etag=f'"{digest[:40]}"', html=resolved)

@@ -26,7 +26,7 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..domain.limits import Limits
-from ..domain.media_html import UrlFor, markdown_ids, referenced_ids, resolve
+from ..domain.media_html import UrlFor, markdown_ids, referenced_ids, resolve, valid_ids
 from ..domain.names import slugify, validate_slug
 from ..domain.timeutil import to_iso
 from ..ports import Backend, ManageQuery, ObjectInfo, ObjectNotFound, ObjectPreconditionFailed
@@ -431,7 +431,7 @@ def _publication(backend: Backend, collection: str, slug: str) -> dict[str, Any]
 def media_warnings(backend: Backend, body: str) -> list[dict[str, str]]:
     """The body's ``media:`` references that will not show as images, and why."""
     ids = markdown_ids(body)
-    found = backend.media.get_media_many(ids) if ids else {}
+    found = backend.media.get_media_many(valid_ids(ids)) if ids else {}
     warnings = []
     for media_id in ids:
         asset = found.get(media_id)
@@ -465,7 +465,8 @@ def editor_view(
             except ObjectNotFound:
                 html = None
         if html is not None and url_for is not None and referenced_ids(html):
-            html = resolve(html, backend.media.get_media_many(referenced_ids(html)), url_for)
+            found = backend.media.get_media_many(valid_ids(referenced_ids(html)))
+            html = resolve(html, found, url_for)
         render.update(
             {
                 "html": html,
