@@ -1,8 +1,8 @@
 """Developer commands for the AWS backend against any endpoint boto3 is pointed at (moto).
 
 python -m chalicelib.devtools provision --stage dev   # bucket, table, queues, parameters
-python -m chalicelib.devtools pump --stage dev        # feed queued S3 events to the handler
-python -m chalicelib.devtools pump --stage dev --once # drain the queue and exit
+python -m chalicelib.devtools pump --stage dev        # feed queued S3 events to the handlers
+python -m chalicelib.devtools pump --stage dev --once # drain the queues and exit
 """
 
 from __future__ import annotations
@@ -18,18 +18,40 @@ from typing import Any
 
 from .adapters.aws import clients, provisioning
 from .adapters.aws.settings import AwsSettings
+from .domain.notifications import Target
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def _default_handler() -> Handler:
-    """The render handler as Lambda runs it: registered on the app, so with its middleware
-    (metrics). Importing ``app`` first matters: a handler called before its blueprint is
-    registered builds itself without the app's middleware, and keeps that."""
+def _default_handler(target: Target) -> Handler:
+    """The function Lambda runs for a target's queue (render for events, thumbnails for
+    media), registered on the app, so with its middleware (metrics). Importing ``app`` first
+    matters: a handler called before its blueprint is registered builds itself without the
+    app's middleware, and keeps that."""
     importlib.import_module("app")
-    from .api.event_handlers import render
+    from .api import event_handlers
 
-    return render  # type: ignore[return-value]
+    functions = {"events": event_handlers.render, "media": event_handlers.thumbnails}
+    return functions[target]  # type: ignore[return-value]
+
+
+def _sqs_event(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
+    """One SQS message as the event an SQS event source mapping with batch size 1 sends."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": region,
+            }
+        ]
+    }
 
 
 def pump(
@@ -39,52 +61,46 @@ def pump(
     once: bool = True,
     wait_seconds: int = 0,
 ) -> int:
-    """Receive messages from the events queue and invoke the handler the way Lambda does:
-    one SQS event per message; delete on success; on failure make it visible again (after
-    maxReceiveCount receives SQS moves it to the dead-letter queue). Returns how many
-    messages were handled successfully."""
-    handler = handler or _default_handler()
+    """Receive messages from the events and the media queue and invoke the handler the way
+    Lambda does: one SQS event per message; delete on success; on failure make it visible
+    again (after maxReceiveCount receives SQS moves it to the dead-letter queue). Each queue
+    goes to its own function unless ``handler`` is given, which then takes both (the two
+    functions run the same code: ``events.handle_notification`` dispatches by key).
+
+    The queues are read in turn until a round over both finds nothing (with ``once``), so an
+    event that causes another on the other queue is delivered too. Returns how many messages
+    were handled successfully."""
     sqs = clients.client("sqs")
-    url = sqs.get_queue_url(QueueName=settings.events_queue)["QueueUrl"]
-    arn = provisioning.queue_arn(sqs, url)
+    region = sqs.meta.region_name
+    sources = []
+    for target, name in settings.queues.items():
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        function = handler or _default_handler(target)
+        sources.append((url, provisioning.queue_arn(sqs, url), function))
     handled = 0
     while True:
-        response = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=wait_seconds,
-            AttributeNames=["All"],
-        )
-        messages = response.get("Messages", [])
-        if not messages:
-            if once:
-                return handled
-            continue
-        for message in messages:
-            event = {
-                "Records": [
-                    {
-                        "messageId": message["MessageId"],
-                        "receiptHandle": message["ReceiptHandle"],
-                        "body": message["Body"],
-                        "attributes": message.get("Attributes", {}),
-                        "messageAttributes": {},
-                        "md5OfBody": message.get("MD5OfBody", ""),
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": arn,
-                        "awsRegion": sqs.meta.region_name,
-                    }
-                ]
-            }
-            try:
-                handler(event, None)
-            except Exception:
-                sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-                continue
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            handled += 1
+        received = 0
+        for url, arn, function in sources:
+            response = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=wait_seconds,
+                AttributeNames=["All"],
+            )
+            messages = response.get("Messages", [])
+            received += len(messages)
+            for message in messages:
+                try:
+                    function(_sqs_event(message, arn, region), None)
+                except Exception:
+                    sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                    continue
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                handled += 1
+        if not received and once:
+            return handled
 
 
 def _settings_for(stage: str) -> AwsSettings:
@@ -119,10 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.once:
         print(f"handled {pump(settings, once=True)} message(s)")
         return 0
-    print(f"pumping {settings.events_queue}; Ctrl-C stops", file=sys.stderr)
+    queues = ", ".join(settings.queues.values())
+    print(f"pumping {queues}; Ctrl-C stops", file=sys.stderr)
     try:
         while True:
-            pump(settings, once=True, wait_seconds=5)
+            pump(settings, once=True, wait_seconds=1)
             time.sleep(0.2)
     except KeyboardInterrupt:
         return 0

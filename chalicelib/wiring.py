@@ -88,7 +88,7 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
         config=config,
         dead_letters=event_queue.LocalDeadLetters(objects_db),
         media=sqlite_media.SqliteMediaIndex(index_db),
-        links=LocalFileLinks(lambda: upload_secret(config)),
+        links=LocalFileLinks(lambda: upload_secret(config), lambda: backend.clock.now()),
     )
 
     def drain() -> int:
@@ -128,7 +128,7 @@ def build_aws(limits: Limits) -> Container:
             clients.LazyClient("ssm"), settings.ssm_prefix, ttl_seconds=settings.config_ttl_seconds
         ),
         dead_letters=SqsDeadLetters(
-            clients.LazyClient("sqs"), settings.dead_letter_queue, settings.events_queue
+            clients.LazyClient("sqs"), settings.dead_letter_queue, settings.queues
         ),
     )
     return Container(backend=backend, limits=limits, backend_name="aws")

@@ -4,11 +4,12 @@
     python deploy/build_template.py --stage prod --verify build/prod/sam.json
 
 The table, queues, bucket notifications and names come from
-``chalicelib/adapters/aws/provisioning.py`` and ``settings.py`` (what ``devtools provision``
-creates on moto), so the stack and the app cannot drift apart. ``--verify`` checks the merged
-template chalice wrote: the render function's SQS event source names the queue this template
-creates, every function gets the stack's resource names, and no IAM statement allows a
-wildcard action. See docs/deploy.md.
+``chalicelib/adapters/aws/provisioning.py``, ``settings.py`` and
+``chalicelib/domain/notifications.py`` (what ``devtools provision`` creates on moto and what
+the local backend notifies), so the stack and the app cannot drift apart. ``--verify`` checks
+the merged template chalice wrote: the render and thumbnails functions' SQS event sources name
+the queues this template creates, every function gets the stack's resource names, and no IAM
+statement allows a wildcard action. See docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -28,6 +29,7 @@ if str(ROOT) not in sys.path:
 
 from chalicelib.adapters.aws import provisioning  # noqa: E402
 from chalicelib.adapters.aws.settings import AwsSettings  # noqa: E402
+from chalicelib.domain.notifications import RULES, Target  # noqa: E402
 
 STAGES = ("dev", "prod")
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -36,7 +38,13 @@ CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 API_FUNCTION = "APIHandler"
 RENDER_FUNCTION = "Render"
 RENDER_EVENT = "RenderSqsEventSource"
-FUNCTIONS = {API_FUNCTION: "api_handler", RENDER_FUNCTION: "render"}
+THUMBNAILS_FUNCTION = "Thumbnails"
+THUMBNAILS_EVENT = "ThumbnailsSqsEventSource"
+FUNCTIONS = {
+    API_FUNCTION: "api_handler",
+    RENDER_FUNCTION: "render",
+    THUMBNAILS_FUNCTION: "thumbnails",
+}
 
 # Logical ids of the resources this template adds (the policy files in .chalice/ use them).
 BUCKET = "ContentBucket"
@@ -44,13 +52,42 @@ BUCKET_POLICY = "ContentBucketPolicy"
 TABLE = "IndexTable"
 QUEUE = "EventsQueue"
 QUEUE_POLICY = "EventsQueuePolicy"
-DLQ = "EventsDeadLetterQueue"
+MEDIA_QUEUE = "MediaQueue"
+MEDIA_QUEUE_POLICY = "MediaQueuePolicy"
+DLQ = "EventsDeadLetterQueue"  # shared by both queues; the id (and name) predate the media queue
 DLQ_ALARM = "DeadLetterAlarm"
 SITE_SETTINGS = "SiteSettingsParameter"
-LOG_GROUPS = {API_FUNCTION: "ApiHandlerLogGroup", RENDER_FUNCTION: "RenderLogGroup"}
+LOG_GROUPS = {
+    API_FUNCTION: "ApiHandlerLogGroup",
+    RENDER_FUNCTION: "RenderLogGroup",
+    THUMBNAILS_FUNCTION: "ThumbnailsLogGroup",
+}
 
-OBJECT_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")  # as provisioning.py subscribes
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # as provisioning.py creates the dead-letter queue
+
+class Reader(NamedTuple):
+    """A notification target's queue (and its policy), the function chalice makes to read
+    it, that function's SQS event source, and the variable the queue is named by at import."""
+
+    queue: str
+    policy: str
+    function: str
+    event: str
+    variable: str
+
+    @property
+    def name(self) -> str:
+        return FUNCTIONS[self.function]
+
+
+READERS: dict[Target, Reader] = {
+    "events": Reader(QUEUE, QUEUE_POLICY, RENDER_FUNCTION, RENDER_EVENT, "CMS_EVENTS_QUEUE"),
+    "media": Reader(
+        MEDIA_QUEUE, MEDIA_QUEUE_POLICY, THUMBNAILS_FUNCTION, THUMBNAILS_EVENT, "CMS_MEDIA_QUEUE"
+    ),
+}
+
+OBJECT_EVENTS = provisioning.OBJECT_EVENTS
+DLQ_RETENTION_SECONDS = provisioning.DLQ_RETENTION_SECONDS
 EVENTS_RETENTION_SECONDS = 4 * 24 * 3600  # the SQS default provisioning.py relies on; < the DLQ's
 DISPOSABLE = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}  # rebuilt, not kept
 LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653]
@@ -103,12 +140,14 @@ def _check_config(stage: str) -> None:
         environment = found["environment"]
         if environment.get("CMS_BACKEND") != "aws" or environment.get("CMS_STAGE") != stage:
             raise SystemExit(f"{stage}: {name} needs CMS_BACKEND=aws and CMS_STAGE={stage}")
-    render_timeout = function_settings(stage, "render")["timeout"]
-    if 6 * render_timeout > provisioning.VISIBILITY_TIMEOUT_SECONDS:
-        raise SystemExit(
-            f"the events queue's visibility timeout ({provisioning.VISIBILITY_TIMEOUT_SECONDS}"
-            f" s) must be at least 6x the render function's timeout ({render_timeout} s)"
-        )
+    visibility = provisioning.visibility_timeouts()
+    for target, reader in READERS.items():
+        timeout = function_settings(stage, reader.name)["timeout"]
+        if 6 * timeout > visibility[target]:
+            raise SystemExit(
+                f"the {target} queue's visibility timeout ({visibility[target]} s) must be at"
+                f" least 6x the {reader.name} function's timeout ({timeout} s)"
+            )
 
 
 def _tags(settings: AwsSettings) -> list[dict[str, str]]:
@@ -174,13 +213,15 @@ def conditions() -> dict[str, Any]:
 
 
 def bucket(settings: AwsSettings, stage: str) -> dict[str, Any]:
+    # One per rule of domain.notifications.RULES and event type, to its target's queue (the
+    # same filters provisioning.notification_configuration gives S3 on moto).
     notifications = [
         {
             "Event": event,
-            "Queue": {"Fn::GetAtt": [QUEUE, "Arn"]},
-            "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": prefix}]}},
+            "Queue": {"Fn::GetAtt": [READERS[rule.target].queue, "Arn"]},
+            "Filter": {"S3Key": {"Rules": provisioning.filter_rules(rule)}},
         }
-        for prefix in provisioning.NOTIFY_PREFIXES
+        for rule in RULES
         for event in OBJECT_EVENTS
     ]
     expire_revisions = {
@@ -191,7 +232,8 @@ def bucket(settings: AwsSettings, stage: str) -> dict[str, Any]:
     return {
         "Type": "AWS::S3::Bucket",
         **_stateful(stage),
-        "DependsOn": [QUEUE_POLICY],  # S3 checks it may send to the queue when configured
+        # S3 checks that it may send to a queue when the notification is configured
+        "DependsOn": [reader.policy for reader in READERS.values()],
         "Properties": {
             "BucketName": {"Fn::Sub": bucket_name(settings)},
             "VersioningConfiguration": {"Status": "Enabled"},
@@ -252,8 +294,42 @@ def bucket_policy() -> dict[str, Any]:
     }
 
 
-def queues(settings: AwsSettings) -> dict[str, Any]:
+def queue_policy(settings: AwsSettings, queue: str) -> dict[str, Any]:
     return {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [{"Ref": queue}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "ObjectEventsFromTheContentBucket",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": {"Fn::GetAtt": [queue, "Arn"]},
+                        "Condition": {
+                            # a name, not a reference: the bucket depends on this policy
+                            "ArnLike": {
+                                "aws:SourceArn": {
+                                    "Fn::Sub": "arn:${AWS::Partition}:s3:::" + bucket_name(settings)
+                                }
+                            },
+                            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                        },
+                    }
+                ],
+            },
+        },
+    }
+
+
+def queues(settings: AwsSettings) -> dict[str, Any]:
+    """A queue per notification target, each with its reader's visibility timeout, and the one
+    dead-letter queue both redrive to (see docs/deploy.md, "Choices")."""
+    names = settings.queues
+    visibility = provisioning.visibility_timeouts()
+    resources: dict[str, Any] = {
         DLQ: {
             "Type": "AWS::SQS::Queue",
             **DISPOSABLE,
@@ -263,19 +339,21 @@ def queues(settings: AwsSettings) -> dict[str, Any]:
                 "SqsManagedSseEnabled": True,
                 "RedriveAllowPolicy": {
                     "redrivePermission": "byQueue",
-                    "sourceQueueArns": [_arn("sqs", settings.events_queue)],
+                    "sourceQueueArns": [_arn("sqs", names[t]) for t in READERS],
                 },
                 "Tags": _tags(settings),
             },
         },
-        QUEUE: {
+    }
+    for target, reader in READERS.items():
+        resources[reader.queue] = {
             "Type": "AWS::SQS::Queue",
             **DISPOSABLE,
             "Properties": {
-                # chalice's event source names this queue by CMS_EVENTS_QUEUE (see --verify)
-                "QueueName": settings.events_queue,
+                # chalice's event source names this queue by the variable (see --verify)
+                "QueueName": names[target],
                 "MessageRetentionPeriod": EVENTS_RETENTION_SECONDS,
-                "VisibilityTimeout": provisioning.VISIBILITY_TIMEOUT_SECONDS,
+                "VisibilityTimeout": visibility[target],
                 "RedrivePolicy": {
                     "deadLetterTargetArn": {"Fn::GetAtt": [DLQ, "Arn"]},
                     "maxReceiveCount": provisioning.MAX_RECEIVES,
@@ -283,41 +361,16 @@ def queues(settings: AwsSettings) -> dict[str, Any]:
                 "SqsManagedSseEnabled": True,
                 "Tags": _tags(settings),
             },
-        },
-        QUEUE_POLICY: {
-            "Type": "AWS::SQS::QueuePolicy",
-            "Properties": {
-                "Queues": [{"Ref": QUEUE}],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ObjectEventsFromTheContentBucket",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "s3.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": {"Fn::GetAtt": [QUEUE, "Arn"]},
-                            "Condition": {
-                                # a name, not a reference: the bucket depends on this policy
-                                "ArnLike": {
-                                    "aws:SourceArn": {
-                                        "Fn::Sub": "arn:${AWS::Partition}:s3:::"
-                                        + bucket_name(settings)
-                                    }
-                                },
-                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-                            },
-                        }
-                    ],
-                },
-            },
-        },
+        }
+        resources[reader.policy] = queue_policy(settings, reader.queue)
+    return {
+        **resources,
         DLQ_ALARM: {
             "Type": "AWS::CloudWatch::Alarm",
             "Properties": {
-                "AlarmDescription": f"{settings.app} {settings.stage}: object events failed"
-                f" {provisioning.MAX_RECEIVES} times and wait in the dead-letter queue;"
-                " redrive them with POST /v1/manage/events/dead-letters/redrive",
+                "AlarmDescription": f"{settings.app} {settings.stage}: object events (render or"
+                f" thumbnails) failed {provisioning.MAX_RECEIVES} times and wait in the"
+                " dead-letter queue; redrive them with POST /v1/manage/events/dead-letters/redrive",
                 "Namespace": "AWS/SQS",
                 "MetricName": "ApproximateNumberOfMessagesVisible",
                 "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DLQ, "QueueName"]}}],
@@ -382,7 +435,7 @@ def function_overrides(settings: AwsSettings) -> dict[str, Any]:
     variables = {
         "CMS_BUCKET": {"Ref": BUCKET},
         "CMS_TABLE": {"Ref": TABLE},
-        "CMS_EVENTS_QUEUE": {"Fn::GetAtt": [QUEUE, "QueueName"]},
+        **{r.variable: {"Fn::GetAtt": [r.queue, "QueueName"]} for r in READERS.values()},
         "CMS_DEAD_LETTER_QUEUE": {"Fn::GetAtt": [DLQ, "QueueName"]},
         "CMS_SSM_PREFIX": settings.ssm_prefix,
         "CMS_MAX_RECEIVES": str(provisioning.MAX_RECEIVES),
@@ -404,6 +457,7 @@ def outputs(settings: AwsSettings) -> dict[str, Any]:
         "ContentBucketName": {"Value": {"Ref": BUCKET}},
         "IndexTableName": {"Value": {"Ref": TABLE}},
         "EventsQueueUrl": {"Value": {"Ref": QUEUE}},
+        "MediaQueueUrl": {"Value": {"Ref": MEDIA_QUEUE}},
         "DeadLetterQueueUrl": {"Value": {"Ref": DLQ}},
         "SsmPrefix": {"Value": settings.ssm_prefix},
     }
@@ -424,8 +478,9 @@ def merge_template(stage: str) -> dict[str, Any]:
         **function_overrides(settings),
     }
     return {
-        "Description": f"{settings.app} ({stage}): Chalice API and render function, content"
-        " bucket, index table, event queues, settings. Built by `make package`.",
+        "Description": f"{settings.app} ({stage}): Chalice API, render and thumbnails"
+        " functions, content bucket, index table, event queues, settings. Built by"
+        " `make package`.",
         "Parameters": parameters(),
         "Conditions": conditions(),
         "Mappings": {"Cms": {"Stage": {"SsmPath": settings.ssm_prefix.strip("/")}}},
@@ -477,15 +532,17 @@ def verify(template: dict[str, Any], stage: str) -> list[str]:
     problems = []
     settings = stage_settings(stage)
     resources = template.get("Resources", {})
-    queue_name = resources.get(QUEUE, {}).get("Properties", {}).get("QueueName")
-    events = resources.get(RENDER_FUNCTION, {}).get("Properties", {}).get("Events", {})
-    source = events.get(RENDER_EVENT, {}).get("Properties", {}).get("Queue", {})
-    arn = source.get("Fn::Sub", "") if isinstance(source, dict) else str(source)
-    if queue_name != settings.events_queue or not arn.endswith(f":{queue_name}"):
-        problems.append(
-            f"the render function reads {arn!r} but the stack creates queue {queue_name!r};"
-            f" package with CMS_EVENTS_QUEUE={settings.events_queue}"
-        )
+    for target, reader in READERS.items():
+        queue_name = resources.get(reader.queue, {}).get("Properties", {}).get("QueueName")
+        events = resources.get(reader.function, {}).get("Properties", {}).get("Events", {})
+        source = events.get(reader.event, {}).get("Properties", {}).get("Queue", {})
+        arn = source.get("Fn::Sub", "") if isinstance(source, dict) else str(source)
+        expected = settings.queues[target]
+        if queue_name != expected or not arn.endswith(f":{queue_name}"):
+            problems.append(
+                f"the {reader.name} function reads {arn!r} but the stack creates queue"
+                f" {queue_name!r}; package with {reader.variable}={expected}"
+            )
     for function in FUNCTIONS:
         variables = (
             resources.get(function, {})

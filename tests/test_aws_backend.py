@@ -58,3 +58,218 @@ def test_event_keys_are_url_decoded_exactly(aws_container: wiring.Container) -> 
     assert errors == sorted(odd)
     record = aws_container.backend.index.get_entry("blog", "draft", "fine")
     assert record is not None and record.render_status == "rendered"
+
+
+# --- two queues: events (render) and media (thumbnails), one dead-letter queue ----------------
+
+
+def _queue_urls() -> dict[str, str]:
+    from chalicelib.adapters.aws import clients
+    from chalicelib.adapters.aws.settings import AwsSettings
+
+    settings = AwsSettings.from_env()
+    sqs = clients.client("sqs")
+    names = {**settings.queues, "dlq": settings.dead_letter_queue}
+    return {t: sqs.get_queue_url(QueueName=n)["QueueUrl"] for t, n in names.items()}
+
+
+def _drain_raw(url: str) -> list[str]:
+    """The bodies waiting in a queue, taken out without handling them."""
+    from chalicelib.adapters.aws import clients
+
+    sqs = clients.client("sqs")
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _keys(bodies: list[str]) -> list[str]:
+    """The object keys in S3 notification bodies (other bodies have none)."""
+    from chalicelib.domain.s3_events import iter_object_events
+
+    keys = []
+    for body in bodies:
+        try:
+            keys += [e.key for e in iter_object_events(body)]
+        except ValueError:
+            continue
+    return sorted(keys)
+
+
+def _s3_message(key: str) -> str:
+    from chalicelib.adapters.aws.settings import AwsSettings
+    from chalicelib.domain.s3_events import make_record
+
+    record = make_record(
+        bucket=AwsSettings.from_env().bucket,
+        key=key,
+        event_name="ObjectCreated:Put",
+        sequencer="0055AED6DCD90281E5",
+        version_id=None,
+        region="us-east-1",
+    )
+    return json.dumps({"Records": [record]})
+
+
+def test_provisioning_makes_a_queue_per_target_each_redriving_to_the_dead_letter_queue(
+    aws_container: wiring.Container,
+) -> None:
+    from chalicelib.adapters.aws import clients, provisioning
+    from chalicelib.adapters.aws.settings import AwsSettings
+
+    settings = AwsSettings.from_env()
+    assert settings.queues == {
+        "events": "headless-cms-test-events",
+        "media": "headless-cms-test-media",
+    }
+    sqs = clients.client("sqs")
+    urls = _queue_urls()
+    dlq_arn = provisioning.queue_arn(sqs, urls["dlq"])
+    for target in ("events", "media"):
+        attributes = sqs.get_queue_attributes(QueueUrl=urls[target], AttributeNames=["All"])[
+            "Attributes"
+        ]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == dlq_arn
+        assert int(redrive["maxReceiveCount"]) == provisioning.MAX_RECEIVES == 3
+        visibility = int(attributes["VisibilityTimeout"])
+        assert visibility == provisioning.visibility_timeouts()[target]
+        (statement,) = json.loads(attributes["Policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+        assert statement["Resource"] == attributes["QueueArn"]
+        assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":{settings.bucket}")
+    # 6x the functions' timeouts in .chalice/config.json (render 20 s, thumbnails 60 s)
+    assert provisioning.visibility_timeouts() == {"events": 120, "media": 360}
+
+
+def test_bucket_notifications_are_the_rules_each_to_its_targets_queue(
+    aws_container: wiring.Container,
+) -> None:
+    from chalicelib.adapters.aws import clients, provisioning
+    from chalicelib.adapters.aws.settings import AwsSettings
+    from chalicelib.domain.notifications import RULES
+
+    sqs, s3 = clients.client("sqs"), clients.client("s3")
+    urls = _queue_urls()
+    arns = {t: provisioning.queue_arn(sqs, urls[t]) for t in ("events", "media")}
+    found = s3.get_bucket_notification_configuration(Bucket=AwsSettings.from_env().bucket)
+    configured = {
+        (
+            c["Id"],
+            c["QueueArn"],
+            tuple(sorted(c["Events"])),
+            tuple((r["Name"].lower(), r["Value"]) for r in c["Filter"]["Key"]["FilterRules"]),
+        )
+        for c in found["QueueConfigurations"]
+    }
+    expected = {
+        (
+            rule.name,
+            arns[rule.target],
+            ("s3:ObjectCreated:*", "s3:ObjectRemoved:*"),
+            (("prefix", rule.prefix),) + ((("suffix", rule.suffix),) if rule.suffix else ()),
+        )
+        for rule in RULES
+    }
+    assert configured == expected
+    assert {(c[0], c[1]) for c in configured} >= {
+        ("cms-media-original", arns["media"]),
+        ("cms-media-meta-json", arns["media"]),
+        ("cms-content", arns["events"]),
+    }
+
+
+def test_each_key_notifies_its_queue_and_variants_and_manifests_notify_nothing(
+    aws_container: wiring.Container,
+) -> None:
+    """What S3 (moto applies prefix and suffix filters) sends where, and that it is what the
+    local backend decides with the same rules (notifications.target_of)."""
+    from chalicelib.adapters.aws import clients
+    from chalicelib.adapters.aws.settings import AwsSettings
+    from chalicelib.domain.notifications import target_of
+
+    expected = {
+        "content/blog/a.md": "events",
+        "published/blog/a.md": "events",
+        "collections/blog.json": "events",
+        "media/abc/original": "media",
+        "media/abc/meta.json": "media",
+        "media/abc/640.webp": None,  # a variant: the thumbnail function's own output
+        "media/abc/1280.jpg": None,
+        "media/abc/manifest.json": None,
+        "media/abc/original.bak": None,
+        "rendered/blog/a/0123.html": None,
+        "elsewhere/media/abc/original": None,
+    }
+    s3 = clients.client("s3")
+    bucket = AwsSettings.from_env().bucket
+    for key in expected:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    urls = _queue_urls()
+    arrived = {t: _keys(_drain_raw(urls[t])) for t in ("events", "media")}
+    assert arrived == {
+        target: sorted(k for k, t in expected.items() if t == target)
+        for target in ("events", "media")
+    }
+    assert {k: target_of(k) for k in expected} == expected
+
+
+def test_redrive_sends_each_dead_letter_back_to_its_targets_queue(
+    aws_container: wiring.Container,
+) -> None:
+    from chalicelib.adapters.aws import clients
+
+    sqs = clients.client("sqs")
+    urls = _queue_urls()
+    test_event = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})
+    for body in (
+        _s3_message("media/abc/original"),
+        _s3_message("media/abc/meta.json"),
+        _s3_message("published/blog/a.md"),
+        test_event,
+        "not json",
+    ):
+        sqs.send_message(QueueUrl=urls["dlq"], MessageBody=body)
+    letters = aws_container.backend.dead_letters.list()
+    assert len(letters) == 5
+    media_ids = [letter.id for letter in letters if "media/abc/original" in json.dumps(letter.body)]
+    assert aws_container.backend.dead_letters.redrive(media_ids) == 1
+    assert _keys(_drain_raw(urls["media"])) == ["media/abc/original"]
+    assert _drain_raw(urls["events"]) == []
+
+    assert aws_container.backend.dead_letters.redrive() == 4
+    assert _keys(_drain_raw(urls["media"])) == ["media/abc/meta.json"]
+    events = _drain_raw(urls["events"])  # an entry, and what names no target (the default)
+    assert _keys(events) == ["published/blog/a.md"]
+    assert len(events) == 3 and test_event in events and "not json" in events
+    assert aws_container.backend.dead_letters.list() == []
+
+
+def test_a_media_original_is_processed_from_the_media_queue_and_its_output_notifies_nothing(
+    aws_container: wiring.Container,
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from chalicelib.adapters.aws import clients
+    from chalicelib.adapters.aws.settings import AwsSettings
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 30, 60)).save(buffer, "PNG")
+    s3 = clients.client("s3")
+    bucket = AwsSettings.from_env().bucket
+    s3.put_object(Bucket=bucket, Key="media/pic/original", Body=buffer.getvalue())
+    assert aws_container.process_events() == 1  # the original only: no event per variant
+    record = aws_container.backend.media.get_media("pic")
+    assert record is not None and record.status == "ready", record
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="media/pic/")["Contents"]}
+    assert "media/pic/manifest.json" in keys
+    assert any(k.endswith(".webp") for k in keys)
+    urls = _queue_urls()
+    assert [_drain_raw(urls[t]) for t in ("events", "media", "dlq")] == [[], [], []]

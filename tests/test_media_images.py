@@ -162,3 +162,38 @@ def test_sniffed_kind_and_pillow_agree_on_every_sample() -> None:
     ):
         kind = sniff(data)
         images.open_checked(data, kind, SETTINGS.max_pixels).close()
+
+
+def test_no_comment_or_profile_and_the_asked_quality_in_every_variant() -> None:
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    jpeg = files.save(files.photo(2000, 1400), "JPEG", comment=b"secret note", icc_profile=srgb)
+    png = files.save(files.photo(900, 600), "PNG", icc_profile=srgb)
+    for data, kind in ((jpeg, JPEG), (png, PNG)):
+        result = images.make_variants(data, kind, SETTINGS)
+        for name, encoded in result.files.items():
+            assert b"secret note" not in encoded, name
+            assert "icc_profile" not in opened(encoded).info, name
+    reference = files.save(opened(result.files["320.png"]).convert("RGB"), "JPEG", quality=82)
+    expected = opened(reference).quantization
+    for name, encoded in images.make_variants(jpeg, JPEG, SETTINGS).files.items():
+        if name.endswith(".jpg"):
+            assert opened(encoded).quantization == expected, name  # q82, never another's
+
+
+def test_the_decoded_frame_is_not_copied_for_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import ImageOps
+
+    calls: list[str] = []
+    original = ImageOps.exif_transpose
+
+    def spy(image: Any, **kwargs: Any) -> Any:
+        calls.append("transpose")
+        return original(image, **kwargs)
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", spy)
+    images.make_variants(files.jpeg(1000, 800), JPEG, SETTINGS)
+    assert calls == []  # orientation 1: nothing to turn
+    images.make_variants(files.rotated_photo_with_gps(), JPEG, SETTINGS)
+    assert calls == ["transpose"]

@@ -3,6 +3,7 @@ S3 -> SQS notifications, the Lambda-style handler, and the delivery API."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import devtools, wiring
-from chalicelib.adapters.aws import clients
+from chalicelib.adapters.aws import clients, provisioning
 from chalicelib.adapters.aws.settings import AwsSettings
 from tests.aws_stage import aws_environment
 from tests.conftest import ADMIN_KEY, JSON_ADMIN, free_port
@@ -67,6 +68,17 @@ def test_provision_write_pump_deliver_over_http(moto_server: str) -> None:
     assert {
         c["Filter"]["Key"]["FilterRules"][0]["Value"] for c in notification["QueueConfigurations"]
     } >= {"content/", "published/"}
+    # media originals and metadata go to their own queue (the thumbnail function's)
+    media_arn = provisioning.queue_arn(clients.client("sqs"), provisioned["media_queue_url"])
+    media_filters = sorted(
+        tuple((r["Name"].lower(), r["Value"]) for r in c["Filter"]["Key"]["FilterRules"])
+        for c in notification["QueueConfigurations"]
+        if c["QueueArn"] == media_arn
+    )
+    assert media_filters == [
+        (("prefix", "media/"), ("suffix", "/meta.json")),
+        (("prefix", "media/"), ("suffix", "/original")),
+    ]
 
     from app import app
 
@@ -114,3 +126,15 @@ def test_provision_write_pump_deliver_over_http(moto_server: str) -> None:
         assert json.loads(r.body)["published_at"] == "2024-01-02T03:04:05Z"
         errors = json.loads(client.http.get("/v1/manage/errors", headers=JSON_ADMIN).body)
         assert [e["key"] for e in errors["items"]] == ["published/blog/dropped in.md"]
+
+    # a media original dropped into the bucket: the pump command delivers the media queue to
+    # the thumbnail function too, and the variants it writes raise no events
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (300, 200), (10, 120, 200)).save(image, "PNG")
+    s3.put_object(Bucket=settings.bucket, Key="media/dropped/original", Body=image.getvalue())
+    assert "handled 1 message(s)" in _devtools("pump", "--stage", "e2e", "--once")
+    record = wiring.container().backend.media.get_media("dropped")
+    assert record is not None and record.status == "ready", record
+    assert "handled 0 message(s)" in _devtools("pump", "--stage", "e2e", "--once")

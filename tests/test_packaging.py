@@ -22,10 +22,18 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.aws import provisioning
+from chalicelib.domain.media import VARIANT_TYPES
+from chalicelib.domain.notifications import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "prod"
-MAX_ZIP_BYTES = 30 * 1024 * 1024
+# Our budget, not Lambda's limit: the zip goes through S3 (CloudFormation), where the limit is
+# 250 MB unzipped; 50 MB zipped applies to direct uploads only. Pillow (~8 MB zipped) took the
+# zip past 30 MiB (see docs/deploy.md, "Package size").
+MAX_ZIP_BYTES = 40 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 262_144_000  # Lambda: function code and layers, unzipped
+QUEUES = {"events": "EventsQueue", "media": "MediaQueue"}  # logical id of each target's queue
+READERS = {"EventsQueue": "Render", "MediaQueue": "Thumbnails"}  # and the function reading it
 
 if os.environ.get("CMS_SKIP_PACKAGING") == "1":
     if os.environ.get("CI"):
@@ -78,6 +86,7 @@ def _build(build_dir: Path) -> dict[str, Any]:
             [sys.executable, script, "--stage", STAGE, "--verify", str(out / "sam.json")],
         ]
         env["CMS_EVENTS_QUEUE"] = f"headless-cms-{STAGE}-events"
+        env["CMS_MEDIA_QUEUE"] = f"headless-cms-{STAGE}-media"
     started = time.perf_counter()
     log = []
     returncode = 0
@@ -148,13 +157,19 @@ def stage_config() -> dict[str, Any]:
 def test_package_writes_the_merged_template_and_a_small_zip(out: Path, template: dict) -> None:
     zip_path = out / "deployment.zip"
     size = zip_path.stat().st_size
-    print(f"deployment.zip: {size / 1e6:.1f} MB")
+    archive = zipfile.ZipFile(zip_path)
+    unzipped = sum(i.file_size for i in archive.infolist())
+    print(
+        f"deployment.zip: {size} bytes ({size / 2**20:.1f} MiB), {unzipped / 1e6:.1f} MB unzipped"
+    )
     assert size < MAX_ZIP_BYTES
-    names = zipfile.ZipFile(zip_path).namelist()
+    assert unzipped < MAX_UNZIPPED_BYTES
+    names = archive.namelist()
     assert "app.py" in names
     assert "chalicelib/api/event_handlers.py" in names
     assert "chalicelib/adapters/aws/s3_store.py" in names
     assert any(n.startswith("nh3/") for n in names)  # the requirements are vendored
+    assert any(n.startswith("PIL/") for n in names)  # Linux wheels, for the thumbnails
     assert not [n for n in names if n.startswith(("tests/", "deploy/", "bench/", "cms/"))]
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     assert template["Resources"]["APIHandler"]["Properties"]["CodeUri"] == "./deployment.zip"
@@ -195,65 +210,114 @@ def test_bucket_only_accepts_tls(resources: dict) -> None:
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_bucket_notifies_the_queue_after_the_queue_allows_it(resources: dict) -> None:
+def _template_notifications(resources: dict) -> set[tuple[str, str, tuple, str]]:
+    """(event, queue logical id, ((filter name, value), ...), target) of each configuration."""
+    bucket = props(resources, "ContentBucket")
+    found = set()
+    for c in bucket["NotificationConfiguration"]["QueueConfigurations"]:
+        (queue, attribute) = c["Queue"]["Fn::GetAtt"]
+        assert attribute == "Arn"
+        rules = tuple((r["Name"], r["Value"]) for r in c["Filter"]["S3Key"]["Rules"])
+        target = next(t for t, q in QUEUES.items() if q == queue)
+        found.add((c["Event"], queue, rules, target))
+    return found
+
+
+def _expected_notifications() -> set[tuple[str, str, tuple, str]]:
+    """What domain.notifications.RULES says: prefix and suffix, to the target's queue."""
+    expected = set()
+    for rule in RULES:
+        rules = (("prefix", rule.prefix),) + ((("suffix", rule.suffix),) if rule.suffix else ())
+        for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*"):
+            expected.add((event, QUEUES[rule.target], rules, rule.target))
+    return expected
+
+
+def test_bucket_notifies_the_queues_after_the_queues_allow_it(resources: dict) -> None:
     bucket = resources["ContentBucket"]
-    assert "EventsQueuePolicy" in bucket["DependsOn"]
-    configurations = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
-    pairs = set()
-    for c in configurations:
-        assert c["Queue"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
-        (rule,) = c["Filter"]["S3Key"]["Rules"]
-        assert rule["Name"] == "prefix"
-        pairs.add((rule["Value"], c["Event"]))
-    expected = {
-        (prefix, event)
-        for prefix in provisioning.NOTIFY_PREFIXES
-        for event in ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")
+    assert set(bucket["DependsOn"]) >= {"EventsQueuePolicy", "MediaQueuePolicy"}
+    assert _template_notifications(resources) == _expected_notifications()
+    # entries and collections go to render; only a media original and its metadata go to
+    # the thumbnail function, never its variants or manifest (its own output)
+    by_target = {t: {r for _, _, r, tt in _expected_notifications() if tt == t} for t in QUEUES}
+    assert {dict(r)["prefix"] for r in by_target["events"]} == {
+        "content/",
+        "published/",
+        "collections/",
     }
-    assert pairs == expected
+    assert {dict(r)["suffix"] for r in by_target["media"]} == {"/original", "/meta.json"}
 
-    policy = props(resources, "EventsQueuePolicy")
-    assert policy["Queues"] == [{"Ref": "EventsQueue"}]
-    (statement,) = policy["PolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
-    assert statement["Action"] == "sqs:SendMessage"
-    source = statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
-    assert source == "arn:${AWS::Partition}:s3:::" + bucket["Properties"]["BucketName"]["Fn::Sub"]
-    assert statement["Condition"]["StringEquals"] == {
-        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
-    }
+    for queue in QUEUES.values():
+        policy = props(resources, f"{queue}Policy")
+        assert policy["Queues"] == [{"Ref": queue}]
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+        source = statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+        bucket_name = bucket["Properties"]["BucketName"]["Fn::Sub"]
+        assert source == "arn:${AWS::Partition}:s3:::" + bucket_name
+        assert statement["Condition"]["StringEquals"] == {
+            "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+        }
 
 
-def test_queue_is_the_one_the_render_function_reads(resources: dict) -> None:
-    queue = props(resources, "EventsQueue")
-    assert queue["QueueName"] == f"headless-cms-{STAGE}-events"
-    (event,) = props(resources, "Render")["Events"].values()
+def test_notification_filters_do_not_overlap() -> None:
+    """S3 refuses two configurations for one event type whose filters can match the same key:
+    no rule's prefix may start another's unless their suffixes cannot both end one key."""
+    for i, a in enumerate(RULES):
+        for b in RULES[i + 1 :]:
+            prefixes_overlap = a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix)
+            suffixes_overlap = a.suffix.endswith(b.suffix) or b.suffix.endswith(a.suffix)
+            assert not (prefixes_overlap and suffixes_overlap), (a, b)
+
+
+@pytest.mark.parametrize(
+    ("queue", "name", "variable"),
+    [
+        ("EventsQueue", "events", "CMS_EVENTS_QUEUE"),
+        ("MediaQueue", "media", "CMS_MEDIA_QUEUE"),
+    ],
+)
+def test_each_queue_is_the_one_its_function_reads(
+    resources: dict, queue: str, name: str, variable: str
+) -> None:
+    properties = props(resources, queue)
+    assert properties["QueueName"] == f"headless-cms-{STAGE}-{name}"
+    function = READERS[queue]
+    (event,) = props(resources, function)["Events"].values()
     assert event["Type"] == "SQS"
     assert event["Properties"]["BatchSize"] == 1
     arn = event["Properties"]["Queue"]["Fn::Sub"]
     assert arn == (
-        "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + queue["QueueName"]
+        "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + properties["QueueName"]
     )
-    # the function references the queue, so CloudFormation makes the queue (and its event
-    # source mapping's target) before the function
-    variables = props(resources, "Render")["Environment"]["Variables"]
-    assert variables["CMS_EVENTS_QUEUE"] == {"Fn::GetAtt": ["EventsQueue", "QueueName"]}
+    # every function references both queues, so CloudFormation makes the queues (and their
+    # event source mappings' targets) before the functions
+    for reader in READERS.values():
+        variables = props(resources, reader)["Environment"]["Variables"]
+        assert variables[variable] == {"Fn::GetAtt": [queue, "QueueName"]}
 
 
-def test_queue_redrives_to_the_dead_letter_queue_and_outlasts_the_render_timeout(
-    resources: dict,
+@pytest.mark.parametrize("queue", ["EventsQueue", "MediaQueue"])
+def test_queues_redrive_to_the_dead_letter_queue_and_outlast_their_function(
+    resources: dict, queue: str
 ) -> None:
-    queue = props(resources, "EventsQueue")
+    properties = props(resources, queue)
     dlq = props(resources, "EventsDeadLetterQueue")
-    assert queue["RedrivePolicy"] == {
+    assert properties["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]},
         "maxReceiveCount": provisioning.MAX_RECEIVES,
     }
     assert provisioning.MAX_RECEIVES == 3
-    assert queue["VisibilityTimeout"] >= 6 * props(resources, "Render")["Timeout"]
+    assert properties["VisibilityTimeout"] >= 6 * props(resources, READERS[queue])["Timeout"]
     assert dlq["QueueName"] == f"headless-cms-{STAGE}-events-dlq"
-    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
-    assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
+    assert dlq["MessageRetentionPeriod"] > properties["MessageRetentionPeriod"]
+    assert properties["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
+    # the console's "Start DLQ redrive" may send back to either queue
+    source = {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"}
+    source["Fn::Sub"] += properties["QueueName"]
+    assert source in dlq["RedriveAllowPolicy"]["sourceQueueArns"]
     alarm = props(resources, "DeadLetterAlarm")
     assert alarm["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}}
@@ -284,19 +348,24 @@ def test_parameters_admin_key_and_site_settings(template: dict, resources: dict)
     assert site["Type"] == "String"
     assert site["Value"] == {"Ref": "SiteSettings"}
     api_env = props(resources, "APIHandler")["Environment"]["Variables"]
-    render_env = props(resources, "Render")["Environment"]["Variables"]
     assert api_env["CMS_ADMIN_KEY"] == {"Ref": "AdminKey"}
-    assert "CMS_ADMIN_KEY" not in render_env
+    for function in ("Render", "Thumbnails"):
+        assert "CMS_ADMIN_KEY" not in props(resources, function)["Environment"]["Variables"]
     assert template["Mappings"]["Cms"]["Stage"]["SsmPath"] == f"headless-cms/{STAGE}"
     outputs = template["Outputs"]
     assert outputs["SsmPrefix"]["Value"] == f"/headless-cms/{STAGE}"
     assert outputs["ContentBucketName"]["Value"] == {"Ref": "ContentBucket"}
+    assert outputs["MediaQueueUrl"]["Value"] == {"Ref": "MediaQueue"}
     assert "EndpointURL" in outputs
 
 
 def test_functions_get_the_stack_names_and_their_own_sizes(resources: dict) -> None:
     functions = stage_config()["lambda_functions"]
-    for logical, name in (("APIHandler", "api_handler"), ("Render", "render")):
+    for logical, name in (
+        ("APIHandler", "api_handler"),
+        ("Render", "render"),
+        ("Thumbnails", "thumbnails"),
+    ):
         p = props(resources, logical)
         assert p["MemorySize"] == functions[name]["lambda_memory_size"]
         assert p["Timeout"] == functions[name]["lambda_timeout"]
@@ -305,6 +374,7 @@ def test_functions_get_the_stack_names_and_their_own_sizes(resources: dict) -> N
         assert variables["CMS_STAGE"] == STAGE
         assert variables["CMS_BUCKET"] == {"Ref": "ContentBucket"}
         assert variables["CMS_TABLE"] == {"Ref": "IndexTable"}
+        assert variables["CMS_MEDIA_QUEUE"] == {"Fn::GetAtt": ["MediaQueue", "QueueName"]}
         assert variables["CMS_DEAD_LETTER_QUEUE"] == {
             "Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]
         }
@@ -312,8 +382,12 @@ def test_functions_get_the_stack_names_and_their_own_sizes(resources: dict) -> N
         log_group = p["LoggingConfig"]["LogGroup"]["Ref"]
         assert resources[log_group]["Type"] == "AWS::Logs::LogGroup"
     api, render = props(resources, "APIHandler"), props(resources, "Render")
+    thumbnails = props(resources, "Thumbnails")
     assert (render["MemorySize"], render["Timeout"]) != (api["MemorySize"], api["Timeout"])
     assert api["Timeout"] <= 29  # API Gateway stops waiting after 29 s
+    # decoding a large image needs room (50 MP RGBA is 200 MB per copy) and time
+    assert thumbnails["MemorySize"] >= 2048 and thumbnails["MemorySize"] > render["MemorySize"]
+    assert thumbnails["Timeout"] >= 60
 
 
 # --- IAM -----------------------------------------------------------------------------------
@@ -339,6 +413,7 @@ def test_each_function_has_its_own_role_from_the_policy_files(resources: dict) -
     for function, role, policy_file in (
         ("APIHandler", "ApiHandlerRole", "policy-api.json"),
         ("Render", "RenderRole", "policy-render.json"),
+        ("Thumbnails", "ThumbnailsRole", "policy-thumbnails.json"),
     ):
         assert props(resources, function)["Role"] == {"Fn::GetAtt": [role, "Arn"]}
         assert "ManagedPolicyArns" not in props(resources, role)
@@ -365,6 +440,7 @@ def test_no_policy_allows_a_wildcard_action_or_resource(template: dict) -> None:
                         "ContentBucket",
                         "IndexTable",
                         "EventsQueue",
+                        "MediaQueue",
                         "EventsDeadLetterQueue",
                         "LogGroup",
                         '"Cms", "Stage", "SsmPath"',
@@ -387,6 +463,7 @@ def test_api_role_is_scoped_to_what_the_api_does(resources: dict) -> None:
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:ConditionCheckItem",
+        "dynamodb:BatchGetItem",  # media: references resolved at delivery
         "dynamodb:Scan",  # reindex clears the table (never on a request path)
         "dynamodb:BatchWriteItem",
         "ssm:GetParameter",
@@ -405,11 +482,18 @@ def test_api_role_is_scoped_to_what_the_api_does(resources: dict) -> None:
     writes = allowed["ssm:PutParameter"]
     assert len(writes) == 2
     assert any("/secrets/*" in w for w in writes) and any("/keys/*" in w for w in writes)
-    assert allowed["sqs:SendMessage"] == [json.dumps({"Fn::GetAtt": ["EventsQueue", "Arn"]})]
+    # redrive sends each dead letter back to the queue of its target
+    assert sorted(allowed["sqs:SendMessage"]) == sorted(
+        json.dumps({"Fn::GetAtt": [q, "Arn"]}) for q in ("EventsQueue", "MediaQueue")
+    )
     assert allowed["sqs:ReceiveMessage"] == [
         json.dumps({"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]})
     ]
     assert allowed["dynamodb:PutItem"] == [json.dumps({"Fn::GetAtt": ["IndexTable", "Arn"]})]
+    # presigned POST and GET URLs are signed with this role: it needs both on media/
+    objects = json.dumps({"Fn::Sub": "${ContentBucket.Arn}/*"})
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+        assert objects in allowed[action], action
 
 
 def test_render_role_reads_content_and_writes_only_rendered_html(resources: dict) -> None:
@@ -430,6 +514,44 @@ def test_render_role_reads_content_and_writes_only_rendered_html(resources: dict
     assert all("/settings" in r for r in allowed["ssm:GetParameter"])
 
 
+def test_thumbnails_role_touches_media_only_and_cannot_replace_an_original(
+    resources: dict,
+) -> None:
+    allowed = _actions(_statements(resources, "ThumbnailsRole"))
+    media = json.dumps({"Fn::Sub": "${ContentBucket.Arn}/media/*"})
+    assert allowed["s3:GetObject"] == [media]
+    assert allowed["s3:DeleteObject"] == [media]  # what is left of an asset whose original went
+    writes = {json.loads(r)["Fn::Sub"] for r in allowed["s3:PutObject"]}
+    assert writes == {f"${{ContentBucket.Arn}}/media/*.{ext}" for ext in VARIANT_TYPES} | {
+        "${ContentBucket.Arn}/media/*/manifest.json"
+    }
+    table = json.dumps({"Fn::GetAtt": ["IndexTable", "Arn"]})
+    for action in (
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",  # and the Put of a TransactWriteItems
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",  # a removed asset's items
+    ):
+        assert allowed[action] == [table], action
+    queue = json.dumps({"Fn::GetAtt": ["MediaQueue", "Arn"]})
+    for needed in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert allowed[needed] == [queue], needed
+    assert all("/settings" in r for r in allowed["ssm:GetParameter"])
+    assert allowed["logs:PutLogEvents"] == [
+        json.dumps({"Fn::GetAtt": ["ThumbnailsLogGroup", "Arn"]})
+    ]
+    for forbidden in (
+        "s3:GetObjectVersion",
+        "s3:ListBucketVersions",
+        "ssm:PutParameter",
+        "ssm:DeleteParameter",
+        "sqs:SendMessage",
+        "dynamodb:Scan",
+    ):
+        assert forbidden not in allowed, forbidden
+
+
 # --- the checks of the build script -----------------------------------------------------
 
 
@@ -442,6 +564,14 @@ def test_verify_rejects_a_template_packaged_for_another_queue(template: dict) ->
     )
     (problem,) = builder.verify(broken, STAGE)
     assert "CMS_EVENTS_QUEUE=headless-cms-prod-events" in problem
+
+    broken = json.loads(json.dumps(template))
+    event = broken["Resources"]["Thumbnails"]["Properties"]["Events"]["ThumbnailsSqsEventSource"]
+    event["Properties"]["Queue"]["Fn::Sub"] = event["Properties"]["Queue"]["Fn::Sub"].replace(
+        f"headless-cms-{STAGE}-media", "headless-cms-dev-media"
+    )
+    (problem,) = builder.verify(broken, STAGE)
+    assert "thumbnails" in problem and "CMS_MEDIA_QUEUE=headless-cms-prod-media" in problem
 
 
 def test_verify_rejects_a_wildcard_grant(template: dict) -> None:
@@ -460,6 +590,10 @@ def test_merge_template_refuses_a_visibility_timeout_too_short(
     monkeypatch.setattr(builder.provisioning, "VISIBILITY_TIMEOUT_SECONDS", 60)
     with pytest.raises(SystemExit, match="6x the render function's timeout"):
         builder.merge_template(STAGE)
+    monkeypatch.undo()
+    monkeypatch.setattr(builder.provisioning, "MEDIA_VISIBILITY_TIMEOUT_SECONDS", 120)
+    with pytest.raises(SystemExit, match="6x the thumbnails function's timeout"):
+        builder.merge_template(STAGE)
 
 
 def test_dev_stage_is_disposable() -> None:
@@ -468,6 +602,7 @@ def test_dev_stage_is_disposable() -> None:
         assert dev[name]["DeletionPolicy"] == "Delete"
     assert dev["IndexTable"]["Properties"]["DeletionProtectionEnabled"] is False
     assert dev["EventsQueue"]["Properties"]["QueueName"] == "headless-cms-dev-events"
+    assert dev["MediaQueue"]["Properties"]["QueueName"] == "headless-cms-dev-media"
     assert dev["SiteSettingsParameter"]["Properties"]["Name"] == "/headless-cms/dev/settings/site"
 
 
@@ -503,25 +638,30 @@ def test_template_agrees_with_what_provision_creates(
         created = provisioning.provision(clients, settings)
         s3, sqs = clients["s3"], clients["sqs"]
         notification = s3.get_bucket_notification_configuration(Bucket=settings.bucket)
+        urls = {"events": created["queue_url"], "media": created["media_queue_url"]}
+        targets = {provisioning.queue_arn(sqs, url): t for t, url in urls.items()}
         provisioned = {
-            (rule["Value"], event)
+            (
+                event,
+                QUEUES[targets[c["QueueArn"]]],
+                tuple((r["Name"].lower(), r["Value"]) for r in c["Filter"]["Key"]["FilterRules"]),
+                targets[c["QueueArn"]],
+            )
             for c in notification["QueueConfigurations"]
-            for rule in c["Filter"]["Key"]["FilterRules"]
             for event in c["Events"]
         }
         encryption = s3.get_bucket_encryption(Bucket=settings.bucket)
-        events = sqs.get_queue_attributes(QueueUrl=created["queue_url"], AttributeNames=["All"])
+        attributes = {
+            QUEUES[t]: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            for t, url in urls.items()
+        }
         dlq = sqs.get_queue_attributes(
             QueueUrl=created["dead_letter_queue_url"], AttributeNames=["All"]
         )
+        dlq_arn = dlq["Attributes"]["QueueArn"]
         table = clients["dynamodb"].describe_table(TableName=settings.table)["Table"]
 
-    configurations = props(resources, "ContentBucket")["NotificationConfiguration"]
-    in_template = {
-        (c["Filter"]["S3Key"]["Rules"][0]["Value"], c["Event"])
-        for c in configurations["QueueConfigurations"]
-    }
-    assert in_template == provisioned
+    assert _template_notifications(resources) == provisioned == _expected_notifications()
     (rule,) = encryption["ServerSideEncryptionConfiguration"]["Rules"]
     (template_rule,) = props(resources, "ContentBucket")["BucketEncryption"][
         "ServerSideEncryptionConfiguration"
@@ -530,11 +670,13 @@ def test_template_agrees_with_what_provision_creates(
         template_rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
         == rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
     )
-    queue = props(resources, "EventsQueue")
-    assert str(queue["VisibilityTimeout"]) == events["Attributes"]["VisibilityTimeout"]
-    assert str(queue["MessageRetentionPeriod"]) == events["Attributes"]["MessageRetentionPeriod"]
-    redrive = json.loads(events["Attributes"]["RedrivePolicy"])
-    assert int(redrive["maxReceiveCount"]) == queue["RedrivePolicy"]["maxReceiveCount"]
+    for name, provisioned_queue in attributes.items():
+        queue = props(resources, name)
+        assert str(queue["VisibilityTimeout"]) == provisioned_queue["VisibilityTimeout"]
+        assert str(queue["MessageRetentionPeriod"]) == provisioned_queue["MessageRetentionPeriod"]
+        redrive = json.loads(provisioned_queue["RedrivePolicy"])
+        assert int(redrive["maxReceiveCount"]) == queue["RedrivePolicy"]["maxReceiveCount"]
+        assert redrive["deadLetterTargetArn"] == dlq_arn
     assert (
         str(props(resources, "EventsDeadLetterQueue")["MessageRetentionPeriod"])
         == (dlq["Attributes"]["MessageRetentionPeriod"])

@@ -9,12 +9,49 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ...domain.notifications import RULES, NotifyRule, Target
 from .errors import code
 from .settings import AwsSettings
 
-NOTIFY_PREFIXES = ("content/", "published/", "media/", "collections/")
 MAX_RECEIVES = 3
-VISIBILITY_TIMEOUT_SECONDS = 120  # at least 6x the render function's timeout is advised
+# A queue's visibility timeout is at least 6x the timeout of the function that reads it (AWS's
+# advice for an SQS event source); deploy/build_template.py checks it against the config.
+VISIBILITY_TIMEOUT_SECONDS = 120  # the events queue: render, 20 s
+MEDIA_VISIBILITY_TIMEOUT_SECONDS = 360  # the media queue: thumbnails, 60 s
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+OBJECT_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")  # every rule, both event types
+
+
+def visibility_timeouts() -> dict[Target, int]:
+    """The visibility timeout of each target's queue (read when called: tests patch them)."""
+    return {"events": VISIBILITY_TIMEOUT_SECONDS, "media": MEDIA_VISIBILITY_TIMEOUT_SECONDS}
+
+
+def filter_rules(rule: NotifyRule) -> list[dict[str, str]]:
+    """The S3 key filter of a rule: its prefix, and its suffix when it has one."""
+    rules = [{"Name": "prefix", "Value": rule.prefix}]
+    if rule.suffix:
+        rules.append({"Name": "suffix", "Value": rule.suffix})
+    return rules
+
+
+def notification_configuration(queue_arns: dict[Target, str]) -> dict[str, Any]:
+    """The bucket's notifications: one per rule of ``domain.notifications.RULES``, to the
+    queue of its target. S3 refuses two configurations for the same event type whose filters
+    can match one key; the rules do not overlap (distinct prefixes; under media/ two suffixes
+    neither of which ends the other)."""
+    return {
+        "QueueConfigurations": [
+            {
+                "Id": rule.name,
+                "QueueArn": queue_arns[rule.target],
+                "Events": list(OBJECT_EVENTS),
+                "Filter": {"Key": {"FilterRules": filter_rules(rule)}},
+            }
+            for rule in RULES
+        ]
+    }
+
 
 TABLE_ATTRIBUTES = ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK"]
 GLOBAL_SECONDARY_INDEXES = [
@@ -50,37 +87,48 @@ def queue_arn(sqs: Any, url: str) -> str:
     return str(attributes["Attributes"]["QueueArn"])
 
 
-def _create_queues(sqs: Any, settings: AwsSettings) -> tuple[str, str]:
+def _queue_policy(arn: str, bucket: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "s3.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                    "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
+                }
+            ],
+        }
+    )
+
+
+def _create_queues(sqs: Any, settings: AwsSettings) -> tuple[dict[Target, str], str]:
+    """One queue per target (events -> render, media -> thumbnails), each redriving to the
+    one dead-letter queue after MAX_RECEIVES receives. Returns ({target: url}, dlq url)."""
     dlq_url = sqs.create_queue(
         QueueName=settings.dead_letter_queue,
-        Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)},
+        Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
     )["QueueUrl"]
     redrive = {"deadLetterTargetArn": queue_arn(sqs, dlq_url), "maxReceiveCount": MAX_RECEIVES}
-    url = sqs.create_queue(
-        QueueName=settings.events_queue,
-        Attributes={
-            "RedrivePolicy": json.dumps(redrive),
-            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
-        },
-    )["QueueUrl"]
-    arn = queue_arn(sqs, url)
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "s3.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": arn,
-                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{settings.bucket}"}},
-            }
-        ],
-    }
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
-    return url, dlq_url
+    urls: dict[Target, str] = {}
+    timeouts = visibility_timeouts()
+    for target, name in settings.queues.items():
+        url = sqs.create_queue(
+            QueueName=name,
+            Attributes={
+                "RedrivePolicy": json.dumps(redrive),
+                "VisibilityTimeout": str(timeouts[target]),
+            },
+        )["QueueUrl"]
+        policy = _queue_policy(queue_arn(sqs, url), settings.bucket)
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        urls[target] = url
+    return urls, dlq_url
 
 
-def _create_bucket(s3: Any, settings: AwsSettings, queue: str) -> None:
+def _create_bucket(s3: Any, settings: AwsSettings, queue_arns: dict[Target, str]) -> None:
     try:
         region = s3.meta.region_name
         options: dict[str, Any] = {"Bucket": settings.bucket}
@@ -108,17 +156,7 @@ def _create_bucket(s3: Any, settings: AwsSettings, queue: str) -> None:
     )
     s3.put_bucket_notification_configuration(
         Bucket=settings.bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "Id": f"cms-{prefix.rstrip('/')}",
-                    "QueueArn": queue,
-                    "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
-                }
-                for prefix in NOTIFY_PREFIXES
-            ]
-        },
+        NotificationConfiguration=notification_configuration(queue_arns),
     )
 
 
@@ -146,14 +184,17 @@ def _create_parameters(ssm: Any, settings: AwsSettings) -> None:
 
 def provision(clients: dict[str, Any], settings: AwsSettings) -> dict[str, str]:
     """Create (or bring up to date) every resource of a stage; safe to run again."""
-    queue_url, dlq_url = _create_queues(clients["sqs"], settings)
-    _create_bucket(clients["s3"], settings, queue_arn(clients["sqs"], queue_url))
+    sqs = clients["sqs"]
+    queue_urls, dlq_url = _create_queues(sqs, settings)
+    arns = {target: queue_arn(sqs, url) for target, url in queue_urls.items()}
+    _create_bucket(clients["s3"], settings, arns)
     _create_table(clients["dynamodb"], settings)
     _create_parameters(clients["ssm"], settings)
     return {
         "bucket": settings.bucket,
         "table": settings.table,
-        "queue_url": queue_url,
+        "queue_url": queue_urls["events"],
+        "media_queue_url": queue_urls["media"],
         "dead_letter_queue_url": dlq_url,
         "ssm_prefix": settings.ssm_prefix,
     }

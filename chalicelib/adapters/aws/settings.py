@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ...domain.notifications import Target
+
 
 @dataclass(frozen=True)
 class AwsSettings:
@@ -13,9 +15,15 @@ class AwsSettings:
     bucket: str
     table: str
     events_queue: str
-    dead_letter_queue: str
+    media_queue: str
+    dead_letter_queue: str  # shared by both queues (see docs/deploy.md)
     ssm_prefix: str
     config_ttl_seconds: float = 60.0
+
+    @property
+    def queues(self) -> dict[Target, str]:
+        """The queue of each notification target (``domain.notifications.RULES``)."""
+        return {"events": self.events_queue, "media": self.media_queue}
 
     @classmethod
     def from_env(cls) -> AwsSettings:
@@ -28,6 +36,7 @@ class AwsSettings:
             bucket=os.environ.get("CMS_BUCKET", f"{base}-content"),
             table=os.environ.get("CMS_TABLE", f"{base}-index"),
             events_queue=os.environ.get("CMS_EVENTS_QUEUE", f"{base}-events"),
+            media_queue=os.environ.get("CMS_MEDIA_QUEUE", f"{base}-media"),
             dead_letter_queue=os.environ.get("CMS_DEAD_LETTER_QUEUE", f"{base}-events-dlq"),
             ssm_prefix=os.environ.get("CMS_SSM_PREFIX", f"/{app}/{stage}"),
             config_ttl_seconds=float(os.environ.get("CMS_CONFIG_TTL_SECONDS", "60")),

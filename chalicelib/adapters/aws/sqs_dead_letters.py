@@ -1,38 +1,60 @@
-"""The DeadLetters port on an SQS dead-letter queue, redriven to the event queue."""
+"""The DeadLetters port on the SQS dead-letter queue that both object-event queues share.
+
+Redrive sends each message back to the queue of its target: the S3 key in the message says
+which (``domain.notifications.target_of``), exactly as the bucket notification chose the
+queue the first time. A message without a key that any rule names (an ``s3:TestEvent``,
+something unreadable) goes to the default queue, the events queue.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any
 
+from ...domain.notifications import Target, target_of
+from ...domain.s3_events import iter_object_events
 from ...domain.timeutil import to_iso
 from ...ports import DeadLetter
 from .errors import storage
 
+DEFAULT_TARGET: Target = "events"
+
+
+def target_of_message(body: str) -> Target:
+    """The queue an S3 notification (an SQS message body) belongs on."""
+    try:
+        keys = [event.key for event in iter_object_events(body)]
+    except ValueError:  # not JSON, or a malformed S3 record
+        return DEFAULT_TARGET
+    targets = [t for t in (target_of(key) for key in keys) if t is not None]
+    return targets[0] if targets else DEFAULT_TARGET
+
 
 class SqsDeadLetters:
-    def __init__(self, client: Any, dlq_name: str, source_queue_name: str) -> None:
+    def __init__(self, client: Any, dlq_name: str, queues: Mapping[Target, str]) -> None:
+        """``queues``: the name of each target's queue (``AwsSettings.queues``); the messages
+        of every one of them dead-letter into ``dlq_name``."""
+        if DEFAULT_TARGET not in queues:
+            raise ValueError(f"the {DEFAULT_TARGET!r} queue is required")
         self._sqs = client
-        self._names = (dlq_name, source_queue_name)
-        self._urls: tuple[str, str] | None = None
+        self._dlq_name = dlq_name
+        self._queues = dict(queues)
+        self._urls: dict[str, str] = {}
+
+    def _url(self, name: str) -> str:
+        if name not in self._urls:
+            with storage("SQS GetQueueUrl"):
+                self._urls[name] = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return self._urls[name]
 
     @property
     def _dlq(self) -> str:
-        return self._resolve()[0]
+        return self._url(self._dlq_name)
 
-    @property
-    def _source(self) -> str:
-        return self._resolve()[1]
-
-    def _resolve(self) -> tuple[str, str]:
-        if self._urls is None:
-            with storage("SQS GetQueueUrl"):
-                dlq, source = (
-                    self._sqs.get_queue_url(QueueName=n)["QueueUrl"] for n in self._names
-                )
-            self._urls = (dlq, source)
-        return self._urls
+    def _source(self, body: str) -> str:
+        return self._url(self._queues.get(target_of_message(body), self._queues[DEFAULT_TARGET]))
 
     def _receive_all(self, limit: int) -> list[dict[str, Any]]:
         seen: dict[str, dict[str, Any]] = {}
@@ -89,7 +111,8 @@ class SqsDeadLetters:
         chosen = [m for m in messages if ids is None or m["MessageId"] in ids]
         with storage("SQS redrive"):
             for message in chosen:
-                self._sqs.send_message(QueueUrl=self._source, MessageBody=message["Body"])
+                source = self._source(message["Body"])
+                self._sqs.send_message(QueueUrl=source, MessageBody=message["Body"])
                 self._sqs.delete_message(QueueUrl=self._dlq, ReceiptHandle=message["ReceiptHandle"])
         self._release([m for m in messages if m not in chosen])
         return len(chosen)
