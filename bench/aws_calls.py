@@ -418,11 +418,14 @@ def measure(stage: Stage, client: Any) -> int:
     stage.send_removal(f"content/{COLLECTION}/created.md")
     delete_events = stage.render_counted()
 
+    media_events = measure_media(stage, http, counted, failures)
+
     for label, calls in rows:
         if not label.startswith("cold"):
             print(f"    {label:<62} {total(calls):2d} calls: {describe(calls)}")
     events = [(f"render {what}", c) for what, c in render_events]
     events += [(f"render {what} (synthesized)", c) for what, c in removal_events + delete_events]
+    events += [(f"thumbnails {what}", c) for what, c in media_events]
     for label, calls in events:
         print(
             f"    {label:<62} {total(calls, 'S3', 'DynamoDB', 'SSM'):2d} calls: {describe(calls)}"
@@ -479,6 +482,52 @@ def measure(stage: Stage, client: Any) -> int:
         print(f"FAIL: unexpected responses: {failures}")
         return 1
     return 0
+
+
+def measure_media(
+    stage: Stage, http: Any, counted: Callable[..., Any], failures: list[str]
+) -> list[tuple[str, Counter[tuple[str, str]]]]:
+    """Media (reported, no target): a direct upload, its thumbnail event, the public asset and
+    an entry whose HTML refers to it (one BatchGetItem for all its images)."""
+    import io as _io
+
+    from PIL import Image
+
+    picture = _io.BytesIO()
+    Image.new("RGB", (1600, 1000), (40, 120, 200)).save(picture, "JPEG")
+    response, _ = counted(
+        "POST media (direct upload, 1600 x 1000 JPEG)",
+        "post",
+        "/v1/manage/media?alt=Bench",
+        expect=201,
+        headers={**ADMIN, "Content-Type": "image/jpeg"},
+        body=picture.getvalue(),
+    )
+    media_id = json.loads(response.body)["id"]
+    media_events = stage.render_counted()  # the same handler code the thumbnails function runs
+    with stage.api_only():
+        http.post(
+            f"/v1/manage/content/{COLLECTION}",
+            headers=JSON_ADMIN,
+            body=json.dumps(
+                {"front_matter": {"title": "Pictured"}, "body": f"![x](media:{media_id})"}
+            ),
+        )
+    stage.pump()
+    http.post(f"/v1/manage/content/{COLLECTION}/pictured/publish", headers=JSON_ADMIN, body="{}")
+    stage.pump()
+    http.get(f"/v1/media/{media_id}")
+    http.get(f"/v1/content/{COLLECTION}/pictured")
+    counted("GET /v1/media/{id} (presigned URLs)", "get", f"/v1/media/{media_id}", expect=200)
+    response, _ = counted(
+        "GET entry with one image (HTML cached)",
+        "get",
+        f"/v1/content/{COLLECTION}/pictured",
+        expect=200,
+    )
+    if "<picture>" not in json.loads(response.body)["html"]:
+        failures.append("the entry's image was not resolved to a <picture>")
+    return media_events
 
 
 if __name__ == "__main__":
