@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from .domain.changes import Change
 from .domain.collections import Collection
 from .domain.entries import EntryRecord, Stage
 from .domain.media import MediaDerived, MediaMeta, MediaRecord
@@ -176,6 +177,16 @@ class Index(Protocol):
     def clear_object_error(self, key: str) -> None: ...
 
     def list_object_errors(self, limit: int = 100) -> list[ObjectError]: ...
+
+    # the change log (domain.changes): one row per published entry, its latest change
+    def list_changes(self, after: str, until: str, limit: int) -> list[Change]:
+        """Changes with ``after < position <= until``, in position order (one Query)."""
+        ...
+
+    def change_epoch(self) -> str:
+        """An id of this log's lifetime: ``clear`` ends it, so cursors from before a
+        rebuild are recognised as such."""
+        ...
 
     # maintenance (never on a request path)
     def clear(self) -> None:

@@ -22,9 +22,13 @@ def _int_env(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
-def limits_from_env() -> Limits:
+def limits_from_env(*, settle_default: float = 0.0) -> Limits:
     base = Limits()
+    settle = os.environ.get("CMS_SYNC_SETTLE_SECONDS", "")
     return Limits(
+        sync_settle_seconds=float(settle)
+        if settle.replace(".", "", 1).isdigit()
+        else settle_default,
         max_body_bytes=_int_env("CMS_MAX_BODY_BYTES", base.max_body_bytes),
         max_markdown_bytes=_int_env("CMS_MAX_MARKDOWN_BYTES", base.max_markdown_bytes),
         media=MediaSettings.from_env(),
@@ -84,7 +88,7 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
             events=queue,
             fsync=os.environ.get("CMS_LOCAL_FSYNC", "0") == "1",
         ),
-        index=sqlite_index.SqliteIndex(index_db),
+        index=sqlite_index.SqliteIndex(index_db, now=lambda: backend.clock.now()),
         config=config,
         dead_letters=event_queue.LocalDeadLetters(objects_db),
         media=sqlite_media.SqliteMediaIndex(index_db),
@@ -118,7 +122,9 @@ def build_aws(limits: Limits) -> Container:
     from .adapters.aws.ssm_config import SsmConfigStore
 
     settings = AwsSettings.from_env()
-    index = DynamoIndex(clients.LazyClient("dynamodb"), settings.table)
+    index = DynamoIndex(
+        clients.LazyClient("dynamodb"), settings.table, now=lambda: backend.clock.now()
+    )
     backend = Backend(
         objects=S3ObjectStore(clients.LazyClient("s3"), settings.bucket),
         index=index,
@@ -142,7 +148,7 @@ def container() -> Container:
             if _container is None:
                 backend = os.environ.get("CMS_BACKEND", "local")
                 if backend == "aws":
-                    built = build_aws(limits_from_env())
+                    built = build_aws(limits_from_env(settle_default=5.0))
                 elif backend == "local":
                     data_dir = Path(os.environ.get("CMS_DATA_DIR", ".cms-data")).resolve()
                     built = build_local(data_dir, limits_from_env())

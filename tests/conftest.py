@@ -59,6 +59,7 @@ CONTRACT_MODULES = {
     "test_contract_ports",
     "test_reindex",
     "test_media_api",
+    "test_sync",
 }
 
 

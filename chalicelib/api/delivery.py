@@ -7,7 +7,7 @@ import os
 
 from chalice import Blueprint, Response
 
-from ..services import delivery
+from ..services import delivery, sync
 from ..wiring import container
 from .http import JSON, json_response, none_match, query, route
 from .media import urls
@@ -65,6 +65,21 @@ def get_entry(collection: str, slug: str) -> Response:
     if html is not None:
         body = json.dumps(entry.to_dict(resolved.html), ensure_ascii=False)
     return Response(body=body, status_code=200, headers={"Content-Type": JSON, **headers})
+
+
+@route(bp, "/v1/sync", methods=["GET"])
+def sync_feed() -> Response:
+    params = query(bp.current_request)
+    delivery.check_bad_request_params(params, {"cursor", "limit"})
+    c = container()
+    page = sync.changes_since(
+        c.backend,
+        c.cursor_secret,
+        cursor=params.get("cursor"),
+        limit=params.get("limit"),
+        settle_seconds=c.limits.sync_settle_seconds,
+    )
+    return json_response(page, headers={"Cache-Control": "no-store"})
 
 
 @route(bp, "/health", methods=["GET"])

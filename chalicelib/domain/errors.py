@@ -62,6 +62,12 @@ class Conflict(CMSError):
     title = "Conflict"
 
 
+class Gone(CMSError):
+    status = 410
+    code = "gone"
+    title = "Gone"
+
+
 class PreconditionFailed(CMSError):
     status = 412
     code = "precondition-failed"

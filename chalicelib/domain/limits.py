@@ -28,3 +28,4 @@ class Limits:
     default_page_size: int = 20
     max_page_size: int = 100
     media: MediaSettings = field(default_factory=MediaSettings)
+    sync_settle_seconds: float = 0.0  # see services.sync

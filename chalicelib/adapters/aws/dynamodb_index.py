@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from ...domain.changes import Change, change_for
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.sequencer import is_newer, may_apply, padded
@@ -24,6 +26,7 @@ from ...ports import ManageQuery, ObjectError, PageQuery
 from .errors import code, storage
 
 MAX_TRANSACTION_ITEMS = 100
+CHANGES = "CHANGES"  # GSI1 partition of the change log (one item per published entry)
 SEP = "\x1f"  # below every printable character: 'abc' sorts before 'abc d'
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -135,9 +138,17 @@ def _conditional_failure(error: ClientError) -> bool:
 
 
 class DynamoIndex:
-    def __init__(self, client: Any, table: str, *, collection_ttl_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        *,
+        collection_ttl_seconds: float = 30.0,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self._ddb = client
         self.table = table
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self._collection_ttl = collection_ttl_seconds
         self._collections: dict[str, tuple[float, Collection]] = {}
 
@@ -254,8 +265,10 @@ class DynamoIndex:
         values: dict[str, Any],
         *,
         clear_error: bool = False,
+        log_change: bool = False,
     ) -> bool:
-        """Put the entry item and make its tag items match, in one transaction."""
+        """Put the entry item and make its tag items match, in one transaction; with
+        ``log_change``, also the entry's row of the change log (domain.changes)."""
         item = _entry_item(record)
         stage_prefix = f"TAG#{record.stage}#"
         old_tags = {i["SK"] for i in existing if i["SK"].startswith(stage_prefix)}
@@ -271,6 +284,16 @@ class DynamoIndex:
             }
         ]
         actions += [{"Put": {"TableName": self.table, "Item": _dump(i)}} for i in new_items]
+        change = change_for(record, self._now()) if log_change else None
+        if change is not None:
+            change_item = {
+                "PK": item["PK"],
+                "SK": "CHANGE",
+                "GSI1PK": CHANGES,
+                "GSI1SK": change.position,
+                "body": json.dumps(change.to_dict()),
+            }
+            actions.append({"Put": {"TableName": self.table, "Item": _dump(change_item)}})
         keep = {i["SK"] for i in new_items}
         stale = [_dump({"PK": item["PK"], "SK": sk}) for sk in sorted(old_tags - keep)]
         if len(actions) + len(stale) + int(clear_error) > MAX_TRANSACTION_ITEMS:
@@ -358,6 +381,7 @@ class DynamoIndex:
             items,
             "source_etag = :expected",
             {":expected": row.get("source_etag")},
+            log_change=True,
         )
 
     @staticmethod
@@ -380,7 +404,49 @@ class DynamoIndex:
             base = _record(row) if row is not None else record
             record = tombstone(base, record.sequencer)
         condition, values = self._newer_condition(record.sequencer)  # type: ignore[arg-type]
-        return self._replace(record, items, condition, values, clear_error=True)
+        return self._replace(record, items, condition, values, clear_error=True, log_change=True)
+
+    # --- the change log -------------------------------------------------------------------
+
+    def list_changes(self, after: str, until: str, limit: int) -> list[Change]:
+        """One Query on GSI1 (eventually consistent: the sync service reads only up to a
+        settle window behind now, which also covers the index's propagation)."""
+        values: dict[str, Any] = {":pk": CHANGES, ":high": until}
+        if after:
+            condition = "GSI1PK = :pk AND GSI1SK BETWEEN :low AND :high"  # inclusive
+            values[":low"] = after
+        else:
+            condition = "GSI1PK = :pk AND GSI1SK <= :high"
+        items = self.query(
+            {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeValues": _dump(values),
+            },
+            limit + 1,
+        )
+        changes = [Change.from_dict(json.loads(i["body"])) for i in items]
+        return [c for c in changes if c.position > after][:limit]
+
+    def change_epoch(self) -> str:
+        key = {"PK": "META", "SK": "CHANGES_EPOCH"}
+        with storage("DynamoDB GetItem"):
+            found = self._ddb.get_item(TableName=self.table, Key=_dump(key), ConsistentRead=True)
+        if found.get("Item"):
+            return str(_load(found["Item"])["epoch"])
+        epoch = secrets.token_hex(8)
+        with storage("DynamoDB PutItem"):
+            try:
+                self._ddb.put_item(
+                    TableName=self.table,
+                    Item=_dump({**key, "epoch": epoch}),
+                    ConditionExpression="attribute_not_exists(PK)",
+                )
+            except ClientError as error:
+                if not _conditional_failure(error):
+                    raise
+                return self.change_epoch()  # another container made it first
+        return epoch
 
     def apply_failure(
         self,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import secrets
+from collections.abc import Callable
 from sqlite3 import Connection, Row
 from typing import Any
 
+from ...domain.changes import Change, change_for
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.sequencer import is_newer, may_apply, padded
@@ -64,6 +67,18 @@ CREATE INDEX IF NOT EXISTS entry_tags_by_title
 CREATE TABLE IF NOT EXISTS collections (
     name TEXT PRIMARY KEY,
     body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    collection TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    position TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (collection, slug)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS changes_by_position ON changes (position);
+CREATE TABLE IF NOT EXISTS index_meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS object_errors (
     key TEXT PRIMARY KEY,
@@ -164,8 +179,9 @@ def _record(row: Row) -> EntryRecord:
 
 
 class SqliteIndex:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, now: Callable[[], dt.datetime] | None = None) -> None:
         self._db = db
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     # --- entries: reads -------------------------------------------------------------------
 
@@ -278,8 +294,10 @@ class SqliteIndex:
                 return False
             if expected_etag is not None and row["source_etag"] != expected_etag:
                 return False
-            record = _record(row)
-            self._write(conn, tombstone(record, record.sequencer))
+            current = _record(row)
+            record = tombstone(current, current.sequencer)
+            self._write(conn, record)
+            self._record_change(conn, record)
             return True
 
     def apply_render(self, record: EntryRecord) -> bool:
@@ -295,6 +313,7 @@ class SqliteIndex:
                 base = _record(row) if row is not None else record
                 record = tombstone(base, record.sequencer)
             self._write(conn, record)
+            self._record_change(conn, record)
             conn.execute("DELETE FROM object_errors WHERE key = ?", (record.key,))
             return True
 
@@ -377,8 +396,42 @@ class SqliteIndex:
 
     def clear(self) -> None:
         with self._db.transaction() as conn:
-            for table in ("entry_tags", "entries", "collections", "object_errors"):
+            tables = ("entry_tags", "entries", "collections", "object_errors", "changes")
+            for table in (*tables, "index_meta"):
                 conn.execute(f"DELETE FROM {table}")
+
+    # --- the change log -------------------------------------------------------------------
+
+    def list_changes(self, after: str, until: str, limit: int) -> list[Change]:
+        rows = (
+            self._db.connection()
+            .execute(
+                "SELECT body FROM changes WHERE position > ? AND position <= ?"
+                " ORDER BY position LIMIT ?",
+                (after, until, limit),
+            )
+            .fetchall()
+        )
+        return [Change.from_dict(json.loads(r["body"])) for r in rows]
+
+    def change_epoch(self) -> str:
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT value FROM index_meta WHERE name = 'epoch'").fetchone()
+            if row is not None:
+                return str(row["value"])
+            epoch = secrets.token_hex(8)
+            conn.execute("INSERT INTO index_meta (name, value) VALUES ('epoch', ?)", (epoch,))
+            return epoch
+
+    def _record_change(self, conn: Connection, record: EntryRecord) -> None:
+        """In the write's transaction, whose lock orders positions as commits are ordered."""
+        change = change_for(record, self._now())
+        if change is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO changes (collection, slug, position, body)"
+                " VALUES (?, ?, ?, ?)",
+                (change.collection, change.slug, change.position, json.dumps(change.to_dict())),
+            )
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -1,0 +1,170 @@
+"""GET /v1/sync, the change feed for incremental builds, on both backends (a contract module):
+every published upsert and removal since a cursor, in order, never missing a deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib import wiring
+from tests.conftest import Api, FrozenClock, problem
+
+
+def sync(api: Api, clock: FrozenClock, cursor: str | None = None, limit: int = 100) -> Any:
+    """One page, read after the settle window (5 s on AWS, 0 locally) has passed."""
+    clock.advance(seconds=10)
+    query = f"?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+    return api.json("GET", f"/v1/sync{query}", auth=False)
+
+
+def drain(
+    api: Api, clock: FrozenClock, cursor: str | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], str]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = sync(api, clock, cursor, limit)
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            return items, cursor  # type: ignore[return-value]
+
+
+def publish(api: Api, slug: str, **front_matter: Any) -> None:
+    api.entry(title=slug.replace("-", " ").title(), slug=slug, **front_matter)
+    api.publish("blog", slug)
+
+
+def test_everything_published_in_order_and_no_drafts(api: Api, clock: FrozenClock) -> None:
+    api.collection()
+    for slug in ("one", "two", "three"):
+        publish(api, slug, tags=["t"])
+        clock.advance(seconds=1)
+    api.entry(title="Draft only", slug="draft-only")
+    items, _ = drain(api, clock)
+    assert [(i["type"], i["slug"]) for i in items] == [
+        ("upsert", "one"),
+        ("upsert", "two"),
+        ("upsert", "three"),
+    ]
+    first = items[0]
+    assert first["collection"] == "blog" and first["title"] == "One" and first["tags"] == ["t"]
+    assert first["href"] == "/v1/content/blog/one"
+    assert first["changed_at"] < items[1]["changed_at"] < items[2]["changed_at"]
+
+
+def test_pages_follow_each_other_and_a_stored_cursor_sees_only_what_is_new(
+    api: Api, clock: FrozenClock
+) -> None:
+    api.collection()
+    for index in range(5):
+        publish(api, f"entry-{index}")
+    page = sync(api, clock, limit=2)
+    assert len(page["items"]) == 2 and page["has_more"]
+    rest, cursor = drain(api, clock, page["next_cursor"], limit=2)
+    assert [i["slug"] for i in page["items"] + rest] == [f"entry-{i}" for i in range(5)]
+    nothing = sync(api, clock, cursor)
+    assert nothing["items"] == [] and not nothing["has_more"]
+    assert nothing["next_cursor"] == cursor  # an empty page does not move the cursor
+    api.json("PATCH", "/v1/manage/content/blog/entry-1", {"body": "Changed."})
+    api.publish("blog", "entry-1")
+    new = sync(api, clock, cursor)
+    assert [(i["type"], i["slug"]) for i in new["items"]] == [("upsert", "entry-1")]
+
+
+def test_unpublish_and_delete_are_removals(api: Api, clock: FrozenClock) -> None:
+    api.collection()
+    publish(api, "kept")
+    publish(api, "unpublished")
+    publish(api, "deleted")
+    _, cursor = drain(api, clock)
+    api.json("POST", "/v1/manage/content/blog/unpublished/unpublish")
+    assert api.call("DELETE", "/v1/manage/content/blog/deleted").status_code == 204
+    items, _ = drain(api, clock, cursor)
+    assert {(i["type"], i["slug"]) for i in items} == {
+        ("delete", "unpublished"),
+        ("delete", "deleted"),
+    }
+    assert set(items[0]) == {"type", "collection", "slug", "changed_at"}
+
+
+def test_a_deletion_while_a_client_pages_is_never_missed(api: Api, clock: FrozenClock) -> None:
+    api.collection()
+    for index in range(6):
+        publish(api, f"post-{index}")
+        clock.advance(seconds=1)
+    page = sync(api, clock, limit=2)  # post-0, post-1 seen
+    assert [i["slug"] for i in page["items"]] == ["post-0", "post-1"]
+    api.call("DELETE", "/v1/manage/content/blog/post-0")  # already seen
+    api.call("DELETE", "/v1/manage/content/blog/post-4")  # not seen yet
+    api.json("POST", "/v1/manage/content/blog/post-2/unpublish")  # the very next one
+    rest, _ = drain(api, clock, page["next_cursor"], limit=2)
+    final: dict[str, str] = {}
+    for change in page["items"] + rest:
+        final[change["slug"]] = change["type"]
+    assert final == {
+        "post-0": "delete",
+        "post-1": "upsert",
+        "post-2": "delete",
+        "post-3": "upsert",
+        "post-4": "delete",
+        "post-5": "upsert",
+    }
+
+
+def test_a_scheduled_entry_arrives_when_due(api: Api, clock: FrozenClock) -> None:
+    api.collection()
+    api.entry(title="Later", slug="later")
+    api.publish("blog", "later", publish_at="2025-06-01T13:00:00Z")  # the clock says 12:00
+    items, cursor = drain(api, clock)
+    assert items == []
+    clock.advance(hours=1)
+    due = sync(api, clock, cursor)
+    assert [(i["type"], i["slug"]) for i in due["items"]] == [("upsert", "later")]
+    assert due["items"][0]["changed_at"].startswith("2025-06-01T13:00:00")
+
+
+def test_bad_cursors_and_limits(api: Api) -> None:
+    for query in ("cursor=nope", "limit=0", "limit=501", "limit=x", "colour=red"):
+        response = api.call("GET", f"/v1/sync?{query}", auth=False)
+        assert response.status_code == 400, query
+        problem(response)
+
+
+def test_a_cursor_from_before_a_rebuild_is_gone(api: Api, clock: FrozenClock) -> None:
+    api.collection()
+    publish(api, "survivor")
+    _, cursor = drain(api, clock)
+    api.json("POST", "/v1/manage/reindex")
+    response = api.call("GET", f"/v1/sync?cursor={cursor}", auth=False)
+    assert response.status_code == 410
+    assert "without a cursor" in problem(response)["detail"]
+    items, _ = drain(api, clock)
+    assert [(i["type"], i["slug"]) for i in items] == [("upsert", "survivor")]
+
+
+@pytest.mark.local_only
+def test_the_cursor_survives_a_restart(api: Api, clock: FrozenClock) -> None:
+    api.collection()
+    publish(api, "before")
+    _, cursor = drain(api, clock)
+    wiring.reset()
+    restarted = wiring.container()
+    restarted.backend.clock = clock
+    publish(api, "after")
+    items, _ = drain(api, clock, cursor)
+    assert [i["slug"] for i in items] == ["after"]
+
+
+def test_changes_inside_the_settle_window_wait(
+    api: Api, clock: FrozenClock, container: wiring.Container
+) -> None:
+    api.collection()
+    publish(api, "fresh")
+    settle = container.limits.sync_settle_seconds
+    early = api.json("GET", "/v1/sync", auth=False)
+    if settle:  # AWS: a write may still be landing for `settle` seconds
+        assert early["items"] == []
+        clock.advance(seconds=settle + 1)
+    page = api.json("GET", f"/v1/sync?cursor={early['next_cursor']}", auth=False)
+    assert [i["slug"] for i in (early["items"] or page["items"])] == ["fresh"]
