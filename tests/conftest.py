@@ -60,6 +60,7 @@ CONTRACT_MODULES = {
     "test_reindex",
     "test_media_api",
     "test_sync",
+    "test_feeds",
 }
 
 

@@ -208,6 +208,15 @@ def with_media(backend: Backend, entry: PublishedEntry, html: str, url_for: UrlF
     return WithMedia(etag=f'"{digest[:40]}"', html=resolved)
 
 
+def delivered_html(backend: Backend, entry: PublishedEntry, url_for: UrlFor) -> str:
+    """The entry's HTML exactly as ``GET /v1/content/...`` delivers it (feeds embed it)."""
+    body, html = cached_entry(backend, entry)
+    if html is None:
+        assert body is not None
+        return str(json.loads(body)["html"])
+    return with_media(backend, entry, html, url_for).html
+
+
 def check_bad_request_params(params: dict[str, str], allowed: set[str]) -> None:
     unknown = sorted(set(params) - allowed)
     if unknown:
