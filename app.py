@@ -2,7 +2,15 @@
 
 from chalice import Chalice
 
-from chalicelib.api import admin, delivery, event_handlers, feeds, management, media
+from chalicelib.api import (
+    admin,
+    delivery,
+    event_handlers,
+    feeds,
+    management,
+    media,
+    webhooks,
+)
 from chalicelib.api.middleware import deliver_local_events, problem_middleware
 from chalicelib.api.observability import http_logging, sqs_metrics
 
@@ -17,4 +25,5 @@ app.register_blueprint(management.bp)
 app.register_blueprint(media.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(feeds.bp)
+app.register_blueprint(webhooks.bp)
 app.register_blueprint(event_handlers.bp)

@@ -3,7 +3,9 @@ deliver here, with the same S3-shaped records."""
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from .domain import media
@@ -11,8 +13,9 @@ from .domain.entries import EntryRecord, parse_object_key
 from .domain.errors import CMSError
 from .domain.limits import Limits
 from .domain.s3_events import MalformedEvent, ObjectEvent, iter_object_events
+from .domain.webhooks import JOB_KIND
 from .ports import Backend
-from .services import collections, rendering, thumbnails
+from .services import collections, rendering, thumbnails, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,27 @@ def handle_object_event(backend: Backend, limits: Limits, event: ObjectEvent) ->
         log.debug("no handler for %s", event.key)
 
 
+def _job(message: dict[str, Any] | str) -> dict[str, Any] | None:
+    """The CMS's own message (a webhook delivery), or None for an S3 notification."""
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError:
+            return None
+    if isinstance(message, dict) and message.get("cms") == JOB_KIND:
+        return message
+    return None
+
+
+def handle_message(backend: Backend, limits: Limits, message: dict[str, Any] | str) -> int:
+    """Any message of the queues: an S3 notification, or a webhook delivery."""
+    job = _job(message)
+    if job is not None:
+        webhooks.deliver(backend, str(job.get("delivery", "")))
+        return 1
+    return handle_notification(backend, limits, message)
+
+
 def handle_notification(backend: Backend, limits: Limits, message: dict[str, Any] | str) -> int:
     """Handle every record of one S3 notification (or SQS body); returns how many."""
     count = 0
@@ -44,6 +68,13 @@ def handle_notification(backend: Backend, limits: Limits, message: dict[str, Any
 
 def record_dead_letter(backend: Backend, message: dict[str, Any] | str, error: str) -> None:
     """A message gave up after its retries: make the failure visible on what it was about."""
+    job = _job(message)
+    if job is not None:
+        delivery = backend.webhook_log.get_delivery(str(job.get("delivery", "")))
+        if delivery is not None and delivery.status == "pending":
+            failed = replace(delivery, status="failed", error=f"Delivery crashed: {error}")
+            backend.webhook_log.put_delivery(failed)
+        return
     try:
         object_events = list(iter_object_events(message))
     except MalformedEvent:

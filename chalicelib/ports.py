@@ -16,6 +16,7 @@ from .domain.collections import Collection
 from .domain.entries import EntryRecord, Stage
 from .domain.media import MediaDerived, MediaMeta, MediaRecord
 from .domain.object_keys import InvalidObjectKey as InvalidObjectKey  # re-exported
+from .domain.webhooks import Delivery
 
 # --- Object store (S3-shaped) -------------------------------------------------------------
 
@@ -295,6 +296,28 @@ class DeadLetters(Protocol):
         ...
 
 
+# --- Webhooks: the delivery log and the outbox they are sent through ------------------------
+
+
+class WebhookLog(Protocol):
+    """Each delivery and its outcome; kept across index rebuilds (not derived from objects)."""
+
+    def put_delivery(self, delivery: Delivery) -> None: ...
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None: ...
+
+    def list_deliveries(self, limit: int = 100) -> list[Delivery]:
+        """Newest first."""
+        ...
+
+
+class Outbox(Protocol):
+    """Messages for the event handlers that are not S3 events (webhook deliveries): the
+    local event queue, or an SQS queue with its dead-letter queue."""
+
+    def send(self, message: dict[str, Any], *, delay_seconds: int = 0) -> None: ...
+
+
 # --- Time ---------------------------------------------------------------------------------
 
 
@@ -317,4 +340,6 @@ class Backend:
     dead_letters: DeadLetters
     media: MediaIndex
     links: FileLinks
+    webhook_log: WebhookLog
+    outbox: Outbox
     clock: Clock = field(default_factory=SystemClock)

@@ -76,8 +76,12 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
     from .adapters.local.config_file import JsonConfigStore
     from .adapters.local.sqlite import Database
     from .adapters.local.upload_links import LocalFileLinks
+    from .adapters.local.webhook_log import SCHEMA as WEBHOOK_SCHEMA
+    from .adapters.local.webhook_log import LocalWebhookLog
 
-    objects_db = Database(data_dir / "objects.sqlite3", object_store.SCHEMA + event_queue.SCHEMA)
+    objects_db = Database(
+        data_dir / "objects.sqlite3", object_store.SCHEMA + event_queue.SCHEMA + WEBHOOK_SCHEMA
+    )
     index_db = Database(data_dir / "index.sqlite3", sqlite_index.SCHEMA + sqlite_media.SCHEMA)
     queue = event_queue.EventQueue(objects_db)
     config = JsonConfigStore(data_dir / "config.json")
@@ -93,11 +97,13 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
         dead_letters=event_queue.LocalDeadLetters(objects_db),
         media=sqlite_media.SqliteMediaIndex(index_db),
         links=LocalFileLinks(lambda: upload_secret(config), lambda: backend.clock.now()),
+        webhook_log=LocalWebhookLog(objects_db),
+        outbox=event_queue.LocalOutbox(queue),
     )
 
     def drain() -> int:
         return queue.drain(
-            lambda message: events.handle_notification(backend, limits, message),
+            lambda message: events.handle_message(backend, limits, message),
             on_dead_letter=lambda message, error: events.record_dead_letter(
                 backend, message, error
             ),
@@ -119,7 +125,9 @@ def build_aws(limits: Limits) -> Container:
     from .adapters.aws.s3_store import S3ObjectStore, S3Presigner
     from .adapters.aws.settings import AwsSettings
     from .adapters.aws.sqs_dead_letters import SqsDeadLetters
+    from .adapters.aws.sqs_outbox import SqsOutbox
     from .adapters.aws.ssm_config import SsmConfigStore
+    from .adapters.aws.webhook_log import DynamoWebhookLog
 
     settings = AwsSettings.from_env()
     index = DynamoIndex(
@@ -130,6 +138,8 @@ def build_aws(limits: Limits) -> Container:
         index=index,
         media=DynamoMediaIndex(index),
         links=S3Presigner(clients.LazyClient("s3"), settings.bucket),
+        webhook_log=DynamoWebhookLog(index),
+        outbox=SqsOutbox(clients.LazyClient("sqs"), settings.webhooks_queue),
         config=SsmConfigStore(
             clients.LazyClient("ssm"), settings.ssm_prefix, ttl_seconds=settings.config_ttl_seconds
         ),

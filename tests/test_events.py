@@ -70,6 +70,8 @@ def fresh_backend(container: wiring.Container, path: Path) -> Backend:
         dead_letters=live.dead_letters,
         media=live.media,
         links=live.links,
+        webhook_log=live.webhook_log,
+        outbox=live.outbox,
         clock=live.clock,
     )
 

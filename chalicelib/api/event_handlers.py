@@ -25,6 +25,7 @@ bp = Blueprint(__name__)
 
 EVENTS_QUEUE = os.environ.get("CMS_EVENTS_QUEUE", "headless-cms-dev-events")
 MEDIA_QUEUE = os.environ.get("CMS_MEDIA_QUEUE", "headless-cms-dev-media")
+WEBHOOKS_QUEUE = os.environ.get("CMS_WEBHOOKS_QUEUE", "headless-cms-dev-webhooks")
 DEFAULT_MAX_RECEIVES = 3  # the queue's maxReceiveCount (provisioning and the template)
 
 
@@ -45,13 +46,19 @@ def thumbnails(event: SQSEvent) -> None:
     handle(event)
 
 
+@bp.on_sqs_message(queue=WEBHOOKS_QUEUE, batch_size=1, name="webhooks")
+def webhooks(event: SQSEvent) -> None:
+    """Webhook deliveries: one signed POST each, retried with backoff through the queue."""
+    handle(event)
+
+
 def handle(event: SQSEvent) -> None:
     c = container()
     for record in event:
         attributes = record.to_dict().get("attributes", {})
         receives = int(attributes.get("ApproximateReceiveCount", "1"))
         try:
-            events.handle_notification(c.backend, c.limits, record.body)
+            events.handle_message(c.backend, c.limits, record.body)
         except Exception as exc:
             limit = max_receives()
             log.exception("object event failed (receive %d of %d)", receives, limit)

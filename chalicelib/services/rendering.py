@@ -20,6 +20,7 @@ from ..domain.rendering import render_markdown  # Markdown itself loads on the f
 from ..domain.s3_events import ObjectEvent
 from ..domain.timeutil import to_iso
 from ..ports import Backend, ObjectNotFound, ObjectPreconditionFailed
+from . import webhooks
 from .entries import check_markdown_size
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
     try:
         stored = backend.objects.get(event.key)
     except ObjectNotFound:
-        backend.index.apply_render(
+        removed = backend.index.apply_render(
             EntryRecord(
                 collection=collection_name,
                 slug=slug,
@@ -66,6 +67,9 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
                 sequencer=event.sequencer,
             )
         )
+        if removed:
+            event_name = "entry.unpublished" if stage == "published" else "entry.deleted"
+            webhooks.emit(backend, event_name, {"collection": collection_name, "slug": slug})
         return
     collection = backend.index.get_collection(collection_name)
     if collection is None:
@@ -114,25 +118,36 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
     if stage == "published" and published_at is None:
         published_at = to_iso(stored.info.last_modified)
         fm["published_at"] = published_at
-    backend.index.apply_render(
-        EntryRecord(
-            collection=collection_name,
-            slug=slug,
-            stage=stage,
-            title=fm["title"],
-            front_matter={k: v for k, v in fm.items() if k != "slug"},
-            tags=list(fm.get("tags", [])),
-            published_at=published_at,
-            updated_at=fm.get("updated_at") or to_iso(stored.info.last_modified),
-            source_etag=stored.info.etag,
-            version_id=stored.info.version_id,
-            render_status="rendered",
-            rendered_sha256=source_sha,
-            html_key=target,
-            toc=cap_toc(rendered.toc),
-            excerpt=rendered.excerpt,
-            word_count=rendered.word_count,
-            reading_time_minutes=rendered.reading_time_minutes,
-            sequencer=event.sequencer,
-        )
+    record = EntryRecord(
+        collection=collection_name,
+        slug=slug,
+        stage=stage,
+        title=fm["title"],
+        front_matter={k: v for k, v in fm.items() if k != "slug"},
+        tags=list(fm.get("tags", [])),
+        published_at=published_at,
+        updated_at=fm.get("updated_at") or to_iso(stored.info.last_modified),
+        source_etag=stored.info.etag,
+        version_id=stored.info.version_id,
+        render_status="rendered",
+        rendered_sha256=source_sha,
+        html_key=target,
+        toc=cap_toc(rendered.toc),
+        excerpt=rendered.excerpt,
+        word_count=rendered.word_count,
+        reading_time_minutes=rendered.reading_time_minutes,
+        sequencer=event.sequencer,
     )
+    if backend.index.apply_render(record) and stage == "published":
+        webhooks.emit(
+            backend,
+            "entry.published",
+            {
+                "collection": collection_name,
+                "slug": slug,
+                "title": record.title,
+                "published_at": record.published_at,
+                "updated_at": record.updated_at,
+                "href": f"/v1/content/{collection_name}/{slug}",
+            },
+        )

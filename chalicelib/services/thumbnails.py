@@ -19,6 +19,7 @@ from ..domain.s3_events import ObjectEvent
 from ..domain.sequencer import is_newer
 from ..ports import Backend, ObjectNotFound, StorageUnavailable
 from . import media as media_service
+from . import webhooks
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,20 @@ def process_original(
     ):
         return  # a duplicate of an event already handled
     derived = _cached(backend, media_id, info.etag) or derive(backend, settings, media_id)
-    backend.media.put_media_derived(media_id, derived, sequencer=sequencer)
+    applied = backend.media.put_media_derived(media_id, derived, sequencer=sequencer)
+    if applied and derived.status == "ready":
+        webhooks.emit(
+            backend,
+            "media.ready",
+            {
+                "id": media_id,
+                "kind": derived.kind,
+                "content_type": derived.content_type,
+                "width": derived.width,
+                "height": derived.height,
+                "href": f"/v1/media/{media_id}",
+            },
+        )
 
 
 def derive(backend: Backend, settings: m.MediaSettings, media_id: str) -> m.MediaDerived:

@@ -26,6 +26,7 @@ from ...ports import ManageQuery, ObjectError, PageQuery
 from .errors import code, storage
 
 MAX_TRANSACTION_ITEMS = 100
+KEEP = "DELIVERY#"  # webhook deliveries (adapters/aws/webhook_log.py) outlive a rebuild
 CHANGES = "CHANGES"  # GSI1 partition of the change log (one item per published entry)
 SEP = "\x1f"  # below every printable character: 'abc' sorts before 'abc d'
 _serializer = TypeSerializer()
@@ -557,15 +558,16 @@ class DynamoIndex:
             )
 
     def clear(self) -> None:
-        """Delete every item: a paged Scan (a maintenance path, never a request path) and
-        batched deletes."""
+        """Delete every item but the webhook delivery log (not derived from the objects): a
+        paged Scan (a maintenance path, never a request path) and batched deletes."""
         paginator = self._ddb.get_paginator("scan")
         self._collections.clear()
         with storage("DynamoDB Scan"):
             for page in paginator.paginate(
                 TableName=self.table, ProjectionExpression="PK, SK", ConsistentRead=True
             ):
-                self.batch_delete(page.get("Items", []))
+                items = page.get("Items", [])
+                self.batch_delete([i for i in items if not i["PK"]["S"].startswith(KEEP)])
 
     def batch_delete(self, keys: list[dict[str, Any]]) -> None:
         """Delete items by their (serialized) keys, 25 to a BatchWriteItem."""

@@ -16,6 +16,7 @@ class AwsSettings:
     table: str
     events_queue: str
     media_queue: str
+    webhooks_queue: str
     dead_letter_queue: str  # shared by both queues (see docs/deploy.md)
     ssm_prefix: str
     config_ttl_seconds: float = 60.0
@@ -37,6 +38,7 @@ class AwsSettings:
             table=os.environ.get("CMS_TABLE", f"{base}-index"),
             events_queue=os.environ.get("CMS_EVENTS_QUEUE", f"{base}-events"),
             media_queue=os.environ.get("CMS_MEDIA_QUEUE", f"{base}-media"),
+            webhooks_queue=os.environ.get("CMS_WEBHOOKS_QUEUE", f"{base}-webhooks"),
             dead_letter_queue=os.environ.get("CMS_DEAD_LETTER_QUEUE", f"{base}-events-dlq"),
             ssm_prefix=os.environ.get("CMS_SSM_PREFIX", f"/{app}/{stage}"),
             config_ttl_seconds=float(os.environ.get("CMS_CONFIG_TTL_SECONDS", "60")),

@@ -64,6 +64,14 @@ class EventQueue:
         """Add a message inside the caller's transaction (so it commits with the change)."""
         conn.execute("INSERT INTO event_queue (body) VALUES (?)", (json.dumps(body),))
 
+    def send(self, body: dict[str, Any], *, delay_seconds: float = 0) -> None:
+        """Add a message in a transaction of its own, visible after ``delay_seconds``."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO event_queue (body, visible_at) VALUES (?, ?)",
+                (json.dumps(body), time.time() + delay_seconds),
+            )
+
     def pending(self) -> int:
         row = self._db.connection().execute("SELECT COUNT(*) FROM event_queue").fetchone()
         return int(row[0])
@@ -146,6 +154,16 @@ class EventQueue:
                     "UPDATE event_queue SET visible_at = ?, last_error = ? WHERE id = ?",
                     (time.time() + self.retry_delay_seconds, trace[-4000:], message_id),
                 )
+
+
+class LocalOutbox:
+    """The Outbox port on the local event queue: the same in-process path as object events."""
+
+    def __init__(self, queue: EventQueue) -> None:
+        self._queue = queue
+
+    def send(self, message: dict[str, Any], *, delay_seconds: int = 0) -> None:
+        self._queue.send(message, delay_seconds=delay_seconds)
 
 
 class LocalDeadLetters:
