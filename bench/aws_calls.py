@@ -419,6 +419,14 @@ def measure(stage: Stage, client: Any) -> int:
     delete_events = stage.render_counted()
 
     media_events = measure_media(stage, http, counted, failures)
+    http.get("/v1/sync?limit=50")  # the epoch, read once per container (then cached)
+    response, sync_first = counted(
+        "GET /v1/sync (first page, 50)", "get", "/v1/sync?limit=50", expect=200
+    )
+    sync_cursor = json.loads(response.body)["next_cursor"]
+    _, sync_next = counted(
+        "GET /v1/sync (next page)", "get", f"/v1/sync?limit=50&cursor={sync_cursor}", expect=200
+    )
 
     for label, calls in rows:
         if not label.startswith("cold"):
@@ -476,6 +484,14 @@ def measure(stage: Stage, client: Any) -> int:
             bool(rendered) and max(rendered) <= 4,
             f"render event (S3 + DynamoDB + SSM calls of the handler, {len(rendered)} "
             f"create/edit/publish events): {', '.join(map(str, rendered))}; target <= 4",
+        )
+    )
+    sync_ok = all(c[("DynamoDB", "Query")] == 1 and total(c) == 1 for c in (sync_first, sync_next))
+    print(
+        verdict(
+            sync_ok,
+            f"change feed page: {describe(sync_first)}; next page: {describe(sync_next)};"
+            " target one DynamoDB Query per page",
         )
     )
     if failures:

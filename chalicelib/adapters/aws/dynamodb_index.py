@@ -27,6 +27,7 @@ from .errors import code, storage
 
 MAX_TRANSACTION_ITEMS = 100
 KEEP = "DELIVERY#"  # webhook deliveries (adapters/aws/webhook_log.py) outlive a rebuild
+EPOCH_TTL_SECONDS = 30.0
 CHANGES = "CHANGES"  # GSI1 partition of the change log (one item per published entry)
 SEP = "\x1f"  # below every printable character: 'abc' sorts before 'abc d'
 _serializer = TypeSerializer()
@@ -150,6 +151,7 @@ class DynamoIndex:
         self._ddb = client
         self.table = table
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self._epoch: tuple[float, str] | None = None
         self._collection_ttl = collection_ttl_seconds
         self._collections: dict[str, tuple[float, Collection]] = {}
 
@@ -430,6 +432,16 @@ class DynamoIndex:
         return [c for c in changes if c.position > after][:limit]
 
     def change_epoch(self) -> str:
+        """Cached for a few seconds per container, so a sync page is one Query; a rebuild
+        elsewhere is noticed within that time."""
+        cached = self._epoch
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        epoch = self._read_epoch()
+        self._epoch = (time.monotonic() + EPOCH_TTL_SECONDS, epoch)
+        return epoch
+
+    def _read_epoch(self) -> str:
         key = {"PK": "META", "SK": "CHANGES_EPOCH"}
         with storage("DynamoDB GetItem"):
             found = self._ddb.get_item(TableName=self.table, Key=_dump(key), ConsistentRead=True)
@@ -446,7 +458,7 @@ class DynamoIndex:
             except ClientError as error:
                 if not _conditional_failure(error):
                     raise
-                return self.change_epoch()  # another container made it first
+                return self._read_epoch()  # another container made it first
         return epoch
 
     def apply_failure(
@@ -562,6 +574,7 @@ class DynamoIndex:
         paged Scan (a maintenance path, never a request path) and batched deletes."""
         paginator = self._ddb.get_paginator("scan")
         self._collections.clear()
+        self._epoch = None
         with storage("DynamoDB Scan"):
             for page in paginator.paginate(
                 TableName=self.table, ProjectionExpression="PK, SK", ConsistentRead=True
