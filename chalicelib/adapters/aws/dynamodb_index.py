@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ...domain.changes import Change, change_for
+from ...domain.changes import Change, change_for, is_visible
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.sequencer import is_newer, may_apply, padded
@@ -54,13 +54,7 @@ def _title_key(title: str, slug: str) -> str:
     return f"{sort_title(title)}{SEP}{slug}"
 
 
-def _visible(record: EntryRecord) -> bool:
-    return (
-        record.stage == "published"
-        and not record.deleted
-        and record.html_key is not None
-        and record.published_at is not None
-    )
+_visible = is_visible  # in the published lists (and due: the queries' key conditions say so)
 
 
 def _entry_item(record: EntryRecord) -> dict[str, Any]:

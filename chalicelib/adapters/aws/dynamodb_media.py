@@ -15,8 +15,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ...domain.media import MediaDerived, MediaMeta, MediaRecord, merge_derived, merge_meta
+from ...domain.media import MediaRecord
 from ...ports import MediaQuery
+from ..media_writes import MergedMediaWrites
 from .dynamodb_index import DynamoIndex, _conditional_failure, _dump, _load
 from .errors import storage
 
@@ -32,7 +33,7 @@ def _record(item: dict[str, Any]) -> MediaRecord:
     return MediaRecord.from_dict(json.loads(item["body"]))
 
 
-class DynamoMediaIndex:
+class DynamoMediaIndex(MergedMediaWrites):
     def __init__(self, index: DynamoIndex) -> None:
         self._index = index
         self._ddb = index.client
@@ -87,14 +88,6 @@ class DynamoMediaIndex:
             query.limit,
         )
         return [_record(i) for i in items]
-
-    def put_media_meta(self, meta: MediaMeta, *, sequencer: str | None) -> bool:
-        return self._update(meta.id, lambda row: merge_meta(row, meta, sequencer))
-
-    def put_media_derived(
-        self, media_id: str, derived: MediaDerived, *, sequencer: str | None
-    ) -> bool:
-        return self._update(media_id, lambda row: merge_derived(row, media_id, derived, sequencer))
 
     def delete_media(self, media_id: str) -> None:
         items = list(self._index.partition(_pk(media_id), consistent=True))

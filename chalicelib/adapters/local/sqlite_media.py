@@ -6,8 +6,9 @@ import json
 from collections.abc import Callable
 from sqlite3 import Connection
 
-from ...domain.media import MediaDerived, MediaMeta, MediaRecord, merge_derived, merge_meta
+from ...domain.media import MediaRecord
 from ...ports import MediaQuery
+from ..media_writes import MergedMediaWrites
 from .sqlite import Database
 
 SCHEMA = """
@@ -27,7 +28,7 @@ def _load(body: str) -> MediaRecord:
     return MediaRecord.from_dict(json.loads(body))
 
 
-class SqliteMediaIndex:
+class SqliteMediaIndex(MergedMediaWrites):
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -64,14 +65,6 @@ class SqliteMediaIndex:
             params = (query.tag, after, query.limit)
         rows = self._db.connection().execute(sql, params).fetchall()
         return [_load(r["body"]) for r in rows]
-
-    def put_media_meta(self, meta: MediaMeta, *, sequencer: str | None) -> bool:
-        return self._update(meta.id, lambda row: merge_meta(row, meta, sequencer))
-
-    def put_media_derived(
-        self, media_id: str, derived: MediaDerived, *, sequencer: str | None
-    ) -> bool:
-        return self._update(media_id, lambda row: merge_derived(row, media_id, derived, sequencer))
 
     def delete_media(self, media_id: str) -> None:
         with self._db.transaction() as conn:
