@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -13,6 +14,7 @@ from ..domain.errors import BadRequest, NotFound, PayloadTooLarge
 from ..domain.limits import is_ascii_int
 from ..domain.media_types import BY_CONTENT_TYPE
 from ..domain.upload_policy import LOCAL_UPLOAD_PATH
+from ..ports import ObjectNotFound
 from ..services import media
 from ..wiring import Container, container, upload_secret
 from .auth import require
@@ -43,6 +45,8 @@ UPLOAD_TYPES = [
 ]
 BINARY_TYPES = [*UPLOAD_TYPES, FORM]
 LIST_PARAMS = {"tag", "limit", "cursor"}
+# A Host header as links may use it: a name or an IPv6 literal, and a port.
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 UPLOAD_PARAMS = {"filename", "alt", "caption", "tags"}
 
 
@@ -52,9 +56,13 @@ def api_origin(request: Request) -> str:
     if configured:
         return configured
     headers = request.headers
-    host = headers.get("host", "localhost")
+    host = headers.get("host", "")
+    if not _HOST.fullmatch(host):
+        host = "localhost"
     default_scheme = "http" if container().backend_name == "local" else "https"
-    scheme = headers.get("x-forwarded-proto", default_scheme).split(",")[0].strip()
+    scheme = headers.get("x-forwarded-proto", default_scheme).split(",")[0].strip().lower()
+    if scheme not in ("http", "https"):  # these links go into public, cached HTML
+        scheme = default_scheme
     stage = (request.context or {}).get("stage")
     prefix = f"/{stage}" if stage and host.endswith(".amazonaws.com") else ""
     return f"{scheme}://{host}{prefix}"
@@ -217,7 +225,10 @@ def get_file(media_id: str, name: str) -> Response:
             status_code=302,
             headers={"Location": direct, "Cache-Control": "public, max-age=300"},
         )
-    stored = c.backend.objects.get(m.object_key(media_id, name))
+    try:
+        stored = c.backend.objects.get(m.object_key(media_id, name))
+    except ObjectNotFound as exc:  # the asset is being deleted (objects go first), or by hand
+        raise NotFound(f"Media asset {media_id!r} has no file {name!r}.") from exc
     etag = quoted(stored.info.etag)
     headers = {
         "ETag": etag,
@@ -228,7 +239,10 @@ def get_file(media_id: str, name: str) -> Response:
         headers["Content-Disposition"] = m.content_disposition(record.meta.filename)
     if none_match(request, etag):
         return Response(body="", status_code=304, headers=headers)
-    headers["Content-Type"] = stored.info.content_type
+    # An original is served as the type sniffed from its bytes, never as the type it was
+    # stored with (a tool may have put a PDF into the bucket as text/html).
+    sniffed = record.derived.content_type if name == m.ORIGINAL else None
+    headers["Content-Type"] = sniffed or stored.info.content_type
     return Response(body=stored.data, status_code=200, headers=headers)
 
 

@@ -15,7 +15,9 @@ def parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | 
     match = _BOUNDARY.search(content_type)
     if match is None:
         raise BadRequest("multipart/form-data needs a boundary.")
-    delimiter = b"--" + match.group(1).encode("latin-1")
+    if not match.group(1).isascii():
+        raise BadRequest("The multipart boundary must be ASCII (RFC 2046).")
+    delimiter = b"--" + match.group(1).encode("ascii")
     sections = body.split(delimiter)
     if len(sections) < 3 or not sections[-1].startswith(b"--"):
         raise BadRequest("The multipart body is malformed or truncated.")

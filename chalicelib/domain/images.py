@@ -37,6 +37,7 @@ class ProcessedImage:
     files: dict[str, bytes] = field(repr=False)
 
 
+WEBP_MAX_SIDE = 16383
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
@@ -155,8 +156,7 @@ def _resize_and_encode(
     from PIL import Image
 
     width, height = size
-    formats = ("webp", fallback)
-    pending: list[tuple[int, int, Future[list[bytes]]]] = []
+    pending: list[tuple[int, int, tuple[str, ...], Future[list[bytes]]]] = []
     current = frame
     for index, w in enumerate(sorted(widths, reverse=True)):
         h = max(1, round(height * w / width))
@@ -167,10 +167,13 @@ def _resize_and_encode(
         if current is frame:
             current = frame.copy()  # the decoded image is closed when this returns
         current.info = {}  # no comment, profile or EXIF is written into a variant
-        pending.append((w, h, _encoders().submit(_encode_both, current, formats, settings)))
+        # WebP stops at 16383 pixels a side: a long screenshot gets its fallback only there.
+        formats = ("webp", fallback) if max(w, h) <= WEBP_MAX_SIDE else (fallback,)
+        future = _encoders().submit(_encode_both, current, formats, settings)
+        pending.append((w, h, formats, future))
     variants: list[Variant] = []
     files: dict[str, bytes] = {}
-    for w, h, future in sorted(pending, key=lambda p: p[0]):
+    for w, h, formats, future in sorted(pending, key=lambda p: p[0]):
         for fmt, encoded in zip(formats, future.result(), strict=True):
             variant = Variant(width=w, height=h, format=fmt, bytes=len(encoded))  # type: ignore[arg-type]
             variants.append(variant)

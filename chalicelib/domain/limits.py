@@ -9,8 +9,9 @@ from .media import MediaSettings
 
 
 def is_ascii_int(text: str) -> bool:
-    """'12' yes; '-1', '', superscript or full-width digits no (str.isdigit takes those)."""
-    return text.isascii() and text.isdigit()
+    """'12' yes; '-1', '', superscript or full-width digits no (str.isdigit takes those);
+    nor more than 18 digits (int() refuses over 4300 digits, and no limit needs that many)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def parse_page_size(raw: str | None, *, default: int, maximum: int) -> int:

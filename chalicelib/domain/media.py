@@ -219,7 +219,19 @@ def _text(value: Any, name: str, limit: int) -> str:
     if "\x00" in value:
         message = "must not contain NUL"
         raise ValidationFailed(f"{name}: {message}.", [FieldError(name, message)])
+    if not _is_unicode(value):
+        message = "must be valid Unicode (no lone surrogates)"
+        raise ValidationFailed(f"{name}: {message}.", [FieldError(name, message)])
     return value
+
+
+def _is_unicode(value: str) -> bool:
+    """False for a string JSON let in that UTF-8 cannot hold (a lone surrogate, "\\ud800")."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _focal(value: Any) -> FocalPoint | None:
@@ -244,7 +256,7 @@ def _tag_list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         value = [t for t in value.split(",") if t.strip()]
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+    if not isinstance(value, list) or not all(isinstance(t, str) and _is_unicode(t) for t in value):
         raise ValidationFailed(
             "tags must be a list of strings.", [FieldError("tags", "must be a list of strings")]
         )

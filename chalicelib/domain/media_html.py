@@ -61,6 +61,8 @@ class Responsive:
             return None
         webp = sorted((v for v in variants if v.format == "webp"), key=lambda v: v.width)
         fallback = sorted((v for v in variants if v.format != "webp"), key=lambda v: v.width)
+        if fallback and [v.width for v in webp] != [v.width for v in fallback]:
+            webp = []  # a WebP source without the large widths would be shown upscaled
         largest = (fallback or webp)[-1]
         return cls(largest.width, largest.height, webp, fallback)
 

@@ -15,6 +15,7 @@ from ..domain import cursors
 from ..domain import media as m
 from ..domain.errors import (
     BadRequest,
+    CMSError,
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
@@ -269,11 +270,16 @@ def update(
 ) -> m.MediaRecord:
     record = require(backend, media_id)
     edits = m.validate_edits(body, partial=False)
+    base = record.meta
     try:
         stored = backend.objects.get(m.object_key(media_id, m.META))
         current_etag: str | None = stored.info.etag
     except ObjectNotFound:
         current_etag = None
+    else:
+        # meta.json is the source of truth, and the condition of the write below: edit what
+        # it holds, not the index row, which lags a write whose event is not handled yet.
+        base = _stored_meta(media_id, stored.data) or base
     if (
         if_match is not None
         and if_match.strip() != "*"
@@ -282,7 +288,7 @@ def update(
         )
     ):
         raise PreconditionFailed("The asset changed since it was read (If-Match).", {})
-    meta = replace(record.meta, **edits, updated_at=_now(backend))
+    meta = replace(base, **edits, updated_at=_now(backend))
     try:
         if current_etag is None:
             _put_meta(backend, meta)
@@ -291,6 +297,14 @@ def update(
     except ObjectPreconditionFailed as exc:
         raise PreconditionFailed("The asset changed while it was being saved.", {}) from exc
     return require(backend, media_id)
+
+
+def _stored_meta(media_id: str, data: bytes) -> m.MediaMeta | None:
+    try:
+        parsed = json.loads(data)
+        return m.MediaMeta.from_dict(media_id, parsed) if isinstance(parsed, dict) else None
+    except (ValueError, RecursionError, CMSError):
+        return None  # invalid (recorded by its event): the index row is the best base
 
 
 def delete(backend: Backend, media_id: str, *, if_match: str | None) -> None:

@@ -17,11 +17,11 @@ from ..domain.errors import CMSError
 from ..domain.media_types import sniff
 from ..domain.s3_events import ObjectEvent
 from ..domain.sequencer import is_newer
-from ..ports import Backend, ObjectNotFound, StorageUnavailable
-from . import media as media_service
+from ..ports import Backend, ObjectNotFound
 from . import webhooks
 
 log = logging.getLogger(__name__)
+MAX_PASSES = 3  # an original replaced this often while it is processed: retry the event
 
 
 def on_media_object(backend: Backend, settings: m.MediaSettings, event: ObjectEvent) -> None:
@@ -58,7 +58,7 @@ def sync_meta(backend: Backend, media_id: str, sequencer: str) -> None:
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             meta = m.MediaMeta.from_dict(media_id, data)
-        except (ValueError, CMSError) as exc:
+        except (ValueError, RecursionError, CMSError) as exc:
             backend.index.record_object_error(key, f"Invalid media metadata: {exc}", sequencer)
             return
     backend.media.put_media_meta(meta, sequencer=sequencer)
@@ -70,7 +70,7 @@ def _cached(backend: Backend, media_id: str, etag: str) -> m.MediaDerived | None
     try:
         stored = backend.objects.get(m.object_key(media_id, m.MANIFEST))
         derived = m.MediaDerived.from_dict(json.loads(stored.data))
-    except (ObjectNotFound, ValueError, TypeError, KeyError):
+    except (ObjectNotFound, ValueError, TypeError, KeyError, RecursionError):
         return None
     if derived.source_etag != etag or derived.status not in ("ready", "failed"):
         return None
@@ -84,25 +84,40 @@ def _cached(backend: Backend, media_id: str, etag: str) -> m.MediaDerived | None
 def process_original(
     backend: Backend, settings: m.MediaSettings, media_id: str, sequencer: str
 ) -> None:
-    info = backend.objects.head(m.object_key(media_id, m.ORIGINAL))
+    key = m.object_key(media_id, m.ORIGINAL)
+    info = backend.objects.head(key)
     if info is None:
-        if not _exists(backend, media_id, m.META):
-            backend.media.delete_media(media_id)
-        else:
-            media_service.remove_objects(backend, media_id, keep_meta=True)
-            backend.media.put_media_derived(
-                media_id, m.MediaDerived(status="uploading"), sequencer=sequencer
-            )
+        _original_gone(backend, media_id, sequencer)
         return
     row = backend.media.get_media(media_id)
     if (
         row is not None
         and row.derived.source_etag == info.etag
-        and row.status in ("ready", "failed")
         and not is_newer(sequencer, row.original_sequencer)
+        and _finished(backend, media_id, row)
     ):
         return  # a duplicate of an event already handled
-    derived = _cached(backend, media_id, info.etag) or derive(backend, settings, media_id)
+    derived = _cached(backend, media_id, info.etag)
+    for _ in range(MAX_PASSES):
+        if derived is None:
+            try:
+                derived = derive(backend, settings, media_id)
+            except ObjectNotFound:
+                derived = None  # removed since the head: seen below
+        # Reconcile with the bucket as it is now: a handler for an original replaced (or
+        # removed) while it ran may have written its variants over the newer ones.
+        current = backend.objects.head(key)
+        if current is None:
+            _original_gone(backend, media_id, sequencer)
+            return
+        if derived is not None and derived.source_etag == current.etag:
+            _apply(backend, media_id, derived, sequencer)
+            return
+        derived = None  # made again from the current original, never from the cache
+    raise RuntimeError(f"media {media_id}: the original kept changing while it was processed")
+
+
+def _apply(backend: Backend, media_id: str, derived: m.MediaDerived, sequencer: str) -> None:
     applied = backend.media.put_media_derived(media_id, derived, sequencer=sequencer)
     if applied and derived.status == "ready":
         webhooks.emit(
@@ -119,10 +134,44 @@ def process_original(
         )
 
 
+def _finished(backend: Backend, media_id: str, row: m.MediaRecord) -> bool:
+    """The row's outcome is final for its original: ready, or failed because of the file
+    (the manifest says so). A failure recorded from the dead-letter queue is not: the
+    redrive of that very event must process the original again."""
+    if row.status == "ready":
+        return True
+    if row.status != "failed" or row.derived.source_etag is None:
+        return False
+    cached = _cached(backend, media_id, row.derived.source_etag)
+    return cached is not None and cached.status == "failed"
+
+
+def _original_gone(backend: Backend, media_id: str, sequencer: str) -> None:
+    """The original is not in the bucket: its variants go too (they would keep a deleted
+    image public). The editor's metadata, if any, stays for a new upload."""
+    if not _exists(backend, media_id, m.META):
+        backend.media.delete_media(media_id)
+    elif not backend.media.put_media_derived(
+        media_id, m.MediaDerived(status="uploading"), sequencer=sequencer
+    ):
+        return  # a newer event for the original was applied: the files are its own
+    _remove_derived(backend, media_id)
+
+
+def _remove_derived(backend: Backend, media_id: str) -> None:
+    """Variants and the manifest; never the original or meta.json, which may have been
+    uploaded again since the original was found missing."""
+    keep = {m.object_key(media_id, m.ORIGINAL), m.object_key(media_id, m.META)}
+    for info in backend.objects.list_objects(m.object_key(media_id, "")):
+        if info.key not in keep:
+            backend.objects.delete(info.key)
+
+
 def derive(backend: Backend, settings: m.MediaSettings, media_id: str) -> m.MediaDerived:
     """Process the original now: write the variants and the manifest, return what they are."""
     stored = backend.objects.get(m.object_key(media_id, m.ORIGINAL))
     data, etag = stored.data, stored.info.etag
+    files: dict[str, bytes] = {}
     try:
         kind = sniff(data)
         if not kind.is_image:
@@ -134,11 +183,7 @@ def derive(backend: Backend, settings: m.MediaSettings, media_id: str) -> m.Medi
             from ..domain.images import make_variants  # Pillow loads here, never in the API
 
             image = make_variants(data, kind, settings)
-            for name, encoded in image.files.items():
-                variant_type = m.VARIANT_TYPES[name.rsplit(".", 1)[1]]
-                backend.objects.put(
-                    m.object_key(media_id, name), encoded, content_type=variant_type
-                )
+            files = image.files
             derived = m.MediaDerived(
                 status="ready",
                 source_etag=etag,
@@ -153,8 +198,6 @@ def derive(backend: Backend, settings: m.MediaSettings, media_id: str) -> m.Medi
                 dominant_color=image.dominant_color,
                 variants=image.variants,
             )
-    except StorageUnavailable:
-        raise  # the event is retried; the file is not at fault
     except CMSError as exc:
         derived = _failed(etag, len(data), exc.detail)
     except MemoryError:
@@ -165,6 +208,10 @@ def derive(backend: Backend, settings: m.MediaSettings, media_id: str) -> m.Medi
         if not isinstance(exc, ImageRejected):
             log.warning("media %s could not be processed", media_id, exc_info=True)
         derived = _failed(etag, len(data), str(exc) or type(exc).__name__)
+    # Written outside the try: a storage fault is retried, never blamed on the file.
+    for name, encoded in files.items():
+        variant_type = m.VARIANT_TYPES[name.rsplit(".", 1)[1]]
+        backend.objects.put(m.object_key(media_id, name), encoded, content_type=variant_type)
     backend.objects.put(
         m.object_key(media_id, m.MANIFEST),
         json.dumps(derived.to_dict()).encode("utf-8"),

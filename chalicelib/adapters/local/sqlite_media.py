@@ -42,15 +42,19 @@ class SqliteMediaIndex(MergedMediaWrites):
 
     def get_media_many(self, media_ids: list[str]) -> dict[str, MediaRecord]:
         wanted = sorted(set(media_ids))
-        if not wanted:
-            return {}
-        marks = ", ".join("?" * len(wanted))
-        rows = (
-            self._db.connection()
-            .execute(f"SELECT id, body FROM media WHERE id IN ({marks})", wanted)
-            .fetchall()
-        )
-        return {r["id"]: _load(r["body"]) for r in rows}
+        found: dict[str, MediaRecord] = {}
+        # In chunks: SQLite builds may cap a statement at 999 or 32766 variables, and one
+        # Markdown body can name more media than that.
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = (
+                self._db.connection()
+                .execute(f"SELECT id, body FROM media WHERE id IN ({marks})", chunk)
+                .fetchall()
+            )
+            found.update((r["id"], _load(r["body"])) for r in rows)
+        return found
 
     def list_media(self, query: MediaQuery) -> list[MediaRecord]:
         after = query.after if query.after is not None else "\U0010ffff"
