@@ -24,15 +24,15 @@ AWS ?= aws
 check-stage:
 	@case "$(STAGE)" in dev|prod) ;; *) echo "STAGE must be dev or prod, not '$(STAGE)'" >&2; exit 2;; esac
 
-# The SQS event sources of the render and thumbnails functions are named from CMS_EVENTS_QUEUE
-# and CMS_MEDIA_QUEUE when chalice imports the app; they must be the queues the merge template
-# creates (checked by --verify). chalice wants a region to start (any will do: the template
-# uses ${AWS::Region}).
+# The SQS event sources of the render, thumbnails and webhooks functions are named from
+# CMS_EVENTS_QUEUE, CMS_MEDIA_QUEUE and CMS_WEBHOOKS_QUEUE when chalice imports the app; they
+# must be the queues the merge template creates (checked by --verify). chalice wants a region
+# to start (any will do: the template uses ${AWS::Region}).
 package: check-stage
 	rm -rf $(OUT)
 	$(PYTHON) deploy/build_template.py --stage $(STAGE) --output $(OUT)/merge-template.json
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CMS_EVENTS_QUEUE=$(APP)-$(STAGE)-events \
-		CMS_MEDIA_QUEUE=$(APP)-$(STAGE)-media \
+		CMS_MEDIA_QUEUE=$(APP)-$(STAGE)-media CMS_WEBHOOKS_QUEUE=$(APP)-$(STAGE)-webhooks \
 		$(CHALICE) package --stage $(STAGE) \
 		--merge-template $(OUT)/merge-template.json $(OUT)
 	$(PYTHON) deploy/build_template.py --stage $(STAGE) --verify $(OUT)/sam.json

@@ -1,7 +1,7 @@
 """Developer commands for the AWS backend against any endpoint boto3 is pointed at (moto).
 
 python -m chalicelib.devtools provision --stage dev   # bucket, table, queues, parameters
-python -m chalicelib.devtools pump --stage dev        # feed queued S3 events to the handlers
+python -m chalicelib.devtools pump --stage dev        # feed queued messages to the handlers
 python -m chalicelib.devtools pump --stage dev --once # drain the queues and exit
 """
 
@@ -17,22 +17,25 @@ from collections.abc import Callable
 from typing import Any
 
 from .adapters.aws import clients, provisioning
-from .adapters.aws.settings import AwsSettings
-from .domain.notifications import Target
+from .adapters.aws.settings import AwsSettings, QueueKind
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def _default_handler(target: Target) -> Handler:
-    """The function Lambda runs for a target's queue (render for events, thumbnails for
-    media), registered on the app, so with its middleware (metrics). Importing ``app`` first
-    matters: a handler called before its blueprint is registered builds itself without the
-    app's middleware, and keeps that."""
+def _default_handler(kind: QueueKind) -> Handler:
+    """The function Lambda runs for a queue (render for events, thumbnails for media,
+    webhooks for webhooks), registered on the app, so with its middleware (metrics).
+    Importing ``app`` first matters: a handler called before its blueprint is registered
+    builds itself without the app's middleware, and keeps that."""
     importlib.import_module("app")
     from .api import event_handlers
 
-    functions = {"events": event_handlers.render, "media": event_handlers.thumbnails}
-    return functions[target]  # type: ignore[return-value]
+    functions = {
+        "events": event_handlers.render,
+        "media": event_handlers.thumbnails,
+        "webhooks": event_handlers.webhooks,
+    }
+    return functions[kind]  # type: ignore[return-value]
 
 
 def _sqs_event(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
@@ -61,21 +64,24 @@ def pump(
     once: bool = True,
     wait_seconds: int = 0,
 ) -> int:
-    """Receive messages from the events and the media queue and invoke the handler the way
-    Lambda does: one SQS event per message; delete on success; on failure make it visible
-    again (after maxReceiveCount receives SQS moves it to the dead-letter queue). Each queue
-    goes to its own function unless ``handler`` is given, which then takes both (the two
-    functions run the same code: ``events.handle_notification`` dispatches by key).
+    """Receive messages from the events, media and webhooks queues and invoke the handler
+    the way Lambda does: one SQS event per message; delete on success; on failure make it
+    visible again (after maxReceiveCount receives SQS moves it to the dead-letter queue).
+    Each queue goes to its own function unless ``handler`` is given, which then takes all
+    of them (the functions run the same code: ``events.handle_message`` dispatches by
+    message).
 
-    The queues are read in turn until a round over both finds nothing (with ``once``), so an
-    event that causes another on the other queue is delivered too. Returns how many messages
-    were handled successfully."""
+    The queues are read in turn until a round over all finds nothing (with ``once``), so an
+    event that causes another on another queue (a publish, its webhook delivery, an
+    immediate retry) is delivered too. A message sent with a delay (a webhook retry with
+    backoff) is not visible yet, so ``once`` leaves it for a later round. Returns how many
+    messages were handled successfully."""
     sqs = clients.client("sqs")
     region = sqs.meta.region_name
     sources = []
-    for target, name in settings.queues.items():
+    for kind, name in settings.queues.items():
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        function = handler or _default_handler(target)
+        function = handler or _default_handler(kind)
         sources.append((url, provisioning.queue_arn(sqs, url), function))
     handled = 0
     while True:

@@ -7,9 +7,10 @@ The table, queues, bucket notifications and names come from
 ``chalicelib/adapters/aws/provisioning.py``, ``settings.py`` and
 ``chalicelib/domain/notifications.py`` (what ``devtools provision`` creates on moto and what
 the local backend notifies), so the stack and the app cannot drift apart. ``--verify`` checks
-the merged template chalice wrote: the render and thumbnails functions' SQS event sources name
-the queues this template creates, every function gets the stack's resource names, and no IAM
-statement allows a wildcard action. See docs/deploy.md.
+the merged template chalice wrote: the render, thumbnails and webhooks functions' SQS event
+sources name the queues this template creates, each queue's visibility timeout is at least 6x
+its function's timeout, every function gets the stack's resource names, and no IAM statement
+allows a wildcard action. See docs/deploy.md.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from chalicelib.adapters.aws import provisioning  # noqa: E402
-from chalicelib.adapters.aws.settings import AwsSettings  # noqa: E402
-from chalicelib.domain.notifications import RULES, Target  # noqa: E402
+from chalicelib.adapters.aws.settings import NOTIFIED, AwsSettings, QueueKind  # noqa: E402
+from chalicelib.domain.notifications import RULES  # noqa: E402
 
 STAGES = ("dev", "prod")
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -40,10 +41,13 @@ RENDER_FUNCTION = "Render"
 RENDER_EVENT = "RenderSqsEventSource"
 THUMBNAILS_FUNCTION = "Thumbnails"
 THUMBNAILS_EVENT = "ThumbnailsSqsEventSource"
+WEBHOOKS_FUNCTION = "Webhooks"
+WEBHOOKS_EVENT = "WebhooksSqsEventSource"
 FUNCTIONS = {
     API_FUNCTION: "api_handler",
     RENDER_FUNCTION: "render",
     THUMBNAILS_FUNCTION: "thumbnails",
+    WEBHOOKS_FUNCTION: "webhooks",
 }
 
 # Logical ids of the resources this template adds (the policy files in .chalice/ use them).
@@ -54,37 +58,42 @@ QUEUE = "EventsQueue"
 QUEUE_POLICY = "EventsQueuePolicy"
 MEDIA_QUEUE = "MediaQueue"
 MEDIA_QUEUE_POLICY = "MediaQueuePolicy"
-DLQ = "EventsDeadLetterQueue"  # shared by both queues; the id (and name) predate the media queue
+WEBHOOKS_QUEUE = "WebhooksQueue"  # no queue policy: only the app sends to it, with IAM
+DLQ = "EventsDeadLetterQueue"  # shared by all queues; the id (and name) predate the others
 DLQ_ALARM = "DeadLetterAlarm"
 SITE_SETTINGS = "SiteSettingsParameter"
 LOG_GROUPS = {
     API_FUNCTION: "ApiHandlerLogGroup",
     RENDER_FUNCTION: "RenderLogGroup",
     THUMBNAILS_FUNCTION: "ThumbnailsLogGroup",
+    WEBHOOKS_FUNCTION: "WebhooksLogGroup",
 }
 
 
 class Reader(NamedTuple):
-    """A notification target's queue (and its policy), the function chalice makes to read
-    it, that function's SQS event source, and the variable the queue is named by at import."""
+    """A queue, the function chalice makes to read it, that function's SQS event source, the
+    variable the queue is named by at import, and the queue's policy (only the queues of
+    notification targets have one: S3 sends to them)."""
 
     queue: str
-    policy: str
     function: str
     event: str
     variable: str
+    policy: str | None = None
 
     @property
     def name(self) -> str:
         return FUNCTIONS[self.function]
 
 
-READERS: dict[Target, Reader] = {
-    "events": Reader(QUEUE, QUEUE_POLICY, RENDER_FUNCTION, RENDER_EVENT, "CMS_EVENTS_QUEUE"),
+READERS: dict[QueueKind, Reader] = {
+    "events": Reader(QUEUE, RENDER_FUNCTION, RENDER_EVENT, "CMS_EVENTS_QUEUE", QUEUE_POLICY),
     "media": Reader(
-        MEDIA_QUEUE, MEDIA_QUEUE_POLICY, THUMBNAILS_FUNCTION, THUMBNAILS_EVENT, "CMS_MEDIA_QUEUE"
+        MEDIA_QUEUE, THUMBNAILS_FUNCTION, THUMBNAILS_EVENT, "CMS_MEDIA_QUEUE", MEDIA_QUEUE_POLICY
     ),
+    "webhooks": Reader(WEBHOOKS_QUEUE, WEBHOOKS_FUNCTION, WEBHOOKS_EVENT, "CMS_WEBHOOKS_QUEUE"),
 }
+QUEUE_POLICIES = [policy for kind in NOTIFIED if (policy := READERS[kind].policy)]
 
 OBJECT_EVENTS = provisioning.OBJECT_EVENTS
 DLQ_RETENTION_SECONDS = provisioning.DLQ_RETENTION_SECONDS
@@ -141,11 +150,11 @@ def _check_config(stage: str) -> None:
         if environment.get("CMS_BACKEND") != "aws" or environment.get("CMS_STAGE") != stage:
             raise SystemExit(f"{stage}: {name} needs CMS_BACKEND=aws and CMS_STAGE={stage}")
     visibility = provisioning.visibility_timeouts()
-    for target, reader in READERS.items():
+    for kind, reader in READERS.items():
         timeout = function_settings(stage, reader.name)["timeout"]
-        if 6 * timeout > visibility[target]:
+        if 6 * timeout > visibility[kind]:
             raise SystemExit(
-                f"the {target} queue's visibility timeout ({visibility[target]} s) must be at"
+                f"the {kind} queue's visibility timeout ({visibility[kind]} s) must be at"
                 f" least 6x the {reader.name} function's timeout ({timeout} s)"
             )
 
@@ -233,7 +242,7 @@ def bucket(settings: AwsSettings, stage: str) -> dict[str, Any]:
         "Type": "AWS::S3::Bucket",
         **_stateful(stage),
         # S3 checks that it may send to a queue when the notification is configured
-        "DependsOn": [reader.policy for reader in READERS.values()],
+        "DependsOn": QUEUE_POLICIES,
         "Properties": {
             "BucketName": {"Fn::Sub": bucket_name(settings)},
             "VersioningConfiguration": {"Status": "Enabled"},
@@ -325,8 +334,9 @@ def queue_policy(settings: AwsSettings, queue: str) -> dict[str, Any]:
 
 
 def queues(settings: AwsSettings) -> dict[str, Any]:
-    """A queue per notification target, each with its reader's visibility timeout, and the one
-    dead-letter queue both redrive to (see docs/deploy.md, "Choices")."""
+    """A queue per function that reads one (render, thumbnails, webhooks), each with its
+    reader's visibility timeout, and the one dead-letter queue all of them redrive to (see
+    docs/deploy.md, "Choices"). S3 may send to the queues of notification targets only."""
     names = settings.queues
     visibility = provisioning.visibility_timeouts()
     resources: dict[str, Any] = {
@@ -345,15 +355,15 @@ def queues(settings: AwsSettings) -> dict[str, Any]:
             },
         },
     }
-    for target, reader in READERS.items():
+    for kind, reader in READERS.items():
         resources[reader.queue] = {
             "Type": "AWS::SQS::Queue",
             **DISPOSABLE,
             "Properties": {
                 # chalice's event source names this queue by the variable (see --verify)
-                "QueueName": names[target],
+                "QueueName": names[kind],
                 "MessageRetentionPeriod": EVENTS_RETENTION_SECONDS,
-                "VisibilityTimeout": visibility[target],
+                "VisibilityTimeout": visibility[kind],
                 "RedrivePolicy": {
                     "deadLetterTargetArn": {"Fn::GetAtt": [DLQ, "Arn"]},
                     "maxReceiveCount": provisioning.MAX_RECEIVES,
@@ -362,15 +372,17 @@ def queues(settings: AwsSettings) -> dict[str, Any]:
                 "Tags": _tags(settings),
             },
         }
-        resources[reader.policy] = queue_policy(settings, reader.queue)
+        if reader.policy:
+            resources[reader.policy] = queue_policy(settings, reader.queue)
     return {
         **resources,
         DLQ_ALARM: {
             "Type": "AWS::CloudWatch::Alarm",
             "Properties": {
                 "AlarmDescription": f"{settings.app} {settings.stage}: object events (render or"
-                f" thumbnails) failed {provisioning.MAX_RECEIVES} times and wait in the"
-                " dead-letter queue; redrive them with POST /v1/manage/events/dead-letters/redrive",
+                " thumbnails) or webhook deliveries failed"
+                f" {provisioning.MAX_RECEIVES} times and wait in the dead-letter queue; redrive"
+                " them with POST /v1/manage/events/dead-letters/redrive",
                 "Namespace": "AWS/SQS",
                 "MetricName": "ApproximateNumberOfMessagesVisible",
                 "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DLQ, "QueueName"]}}],
@@ -458,6 +470,7 @@ def outputs(settings: AwsSettings) -> dict[str, Any]:
         "IndexTableName": {"Value": {"Ref": TABLE}},
         "EventsQueueUrl": {"Value": {"Ref": QUEUE}},
         "MediaQueueUrl": {"Value": {"Ref": MEDIA_QUEUE}},
+        "WebhooksQueueUrl": {"Value": {"Ref": WEBHOOKS_QUEUE}},
         "DeadLetterQueueUrl": {"Value": {"Ref": DLQ}},
         "SsmPrefix": {"Value": settings.ssm_prefix},
     }
@@ -478,9 +491,9 @@ def merge_template(stage: str) -> dict[str, Any]:
         **function_overrides(settings),
     }
     return {
-        "Description": f"{settings.app} ({stage}): Chalice API, render and thumbnails"
-        " functions, content bucket, index table, event queues, settings. Built by"
-        " `make package`.",
+        "Description": f"{settings.app} ({stage}): Chalice API, render, thumbnails and"
+        " webhooks functions, content bucket, index table, event and webhook queues, settings."
+        " Built by `make package`.",
         "Parameters": parameters(),
         "Conditions": conditions(),
         "Mappings": {"Cms": {"Stage": {"SsmPath": settings.ssm_prefix.strip("/")}}},
@@ -532,16 +545,27 @@ def verify(template: dict[str, Any], stage: str) -> list[str]:
     problems = []
     settings = stage_settings(stage)
     resources = template.get("Resources", {})
-    for target, reader in READERS.items():
-        queue_name = resources.get(reader.queue, {}).get("Properties", {}).get("QueueName")
-        events = resources.get(reader.function, {}).get("Properties", {}).get("Events", {})
-        source = events.get(reader.event, {}).get("Properties", {}).get("Queue", {})
-        arn = source.get("Fn::Sub", "") if isinstance(source, dict) else str(source)
-        expected = settings.queues[target]
+    for kind, reader in READERS.items():
+        queue = resources.get(reader.queue, {}).get("Properties", {})
+        function = resources.get(reader.function, {}).get("Properties", {})
+        source = function.get("Events", {}).get(reader.event, {}).get("Properties", {})
+        queue_ref = source.get("Queue", {})
+        arn = queue_ref.get("Fn::Sub", "") if isinstance(queue_ref, dict) else str(queue_ref)
+        queue_name, expected = queue.get("QueueName"), settings.queues[kind]
         if queue_name != expected or not arn.endswith(f":{queue_name}"):
             problems.append(
                 f"the {reader.name} function reads {arn!r} but the stack creates queue"
                 f" {queue_name!r}; package with {reader.variable}={expected}"
+            )
+        if source.get("BatchSize") != 1:
+            problems.append(f"the {reader.name} function must take one message per call")
+        visibility, timeout = queue.get("VisibilityTimeout"), function.get("Timeout")
+        if not isinstance(visibility, int) or not isinstance(timeout, int):
+            problems.append(f"the {kind} queue or the {reader.name} function has no timeout")
+        elif visibility < 6 * timeout:
+            problems.append(
+                f"the {kind} queue's visibility timeout ({visibility} s) is less than 6x the"
+                f" {reader.name} function's timeout ({timeout} s)"
             )
     for function in FUNCTIONS:
         variables = (

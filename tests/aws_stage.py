@@ -44,8 +44,9 @@ def provisioned_stage() -> Iterator[AwsSettings]:
 
 
 def pumping_container(settings: AwsSettings) -> wiring.Container:
-    """The process container, delivering queued S3 events the way Lambda would whenever
-    the app (or a test) asks it to process events."""
+    """The process container, delivering queued messages (S3 events, webhook deliveries)
+    to their functions the way Lambda would whenever the app (or a test) asks it to process
+    events."""
     container = wiring.container()
     container.drain = lambda: devtools.pump(settings, once=True)
     return container

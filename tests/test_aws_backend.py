@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from chalicelib import wiring
+from chalicelib.domain import webhooks as signing
 from tests.conftest import JSON_ADMIN
+from tests.test_webhooks import Receiver
 
 
 def test_create_publish_and_deliver_through_s3_events(aws_container: wiring.Container) -> None:
@@ -60,7 +66,7 @@ def test_event_keys_are_url_decoded_exactly(aws_container: wiring.Container) -> 
     assert record is not None and record.render_status == "rendered"
 
 
-# --- two queues: events (render) and media (thumbnails), one dead-letter queue ----------------
+# --- three queues: events (render), media (thumbnails), webhooks; one dead-letter queue -------
 
 
 def _queue_urls() -> dict[str, str]:
@@ -116,7 +122,7 @@ def _s3_message(key: str) -> str:
     return json.dumps({"Records": [record]})
 
 
-def test_provisioning_makes_a_queue_per_target_each_redriving_to_the_dead_letter_queue(
+def test_provisioning_makes_a_queue_per_function_each_redriving_to_the_dead_letter_queue(
     aws_container: wiring.Container,
 ) -> None:
     from chalicelib.adapters.aws import clients, provisioning
@@ -126,25 +132,34 @@ def test_provisioning_makes_a_queue_per_target_each_redriving_to_the_dead_letter
     assert settings.queues == {
         "events": "headless-cms-test-events",
         "media": "headless-cms-test-media",
+        "webhooks": "headless-cms-test-webhooks",
+    }
+    assert settings.notified_queues == {
+        "events": "headless-cms-test-events",
+        "media": "headless-cms-test-media",
     }
     sqs = clients.client("sqs")
     urls = _queue_urls()
     dlq_arn = provisioning.queue_arn(sqs, urls["dlq"])
-    for target in ("events", "media"):
-        attributes = sqs.get_queue_attributes(QueueUrl=urls[target], AttributeNames=["All"])[
+    for kind in ("events", "media", "webhooks"):
+        attributes = sqs.get_queue_attributes(QueueUrl=urls[kind], AttributeNames=["All"])[
             "Attributes"
         ]
         redrive = json.loads(attributes["RedrivePolicy"])
         assert redrive["deadLetterTargetArn"] == dlq_arn
         assert int(redrive["maxReceiveCount"]) == provisioning.MAX_RECEIVES == 3
         visibility = int(attributes["VisibilityTimeout"])
-        assert visibility == provisioning.visibility_timeouts()[target]
+        assert visibility == provisioning.visibility_timeouts()[kind]
+        if kind == "webhooks":  # only the app sends to it, with IAM: S3 may not
+            assert "Policy" not in attributes
+            continue
         (statement,) = json.loads(attributes["Policy"])["Statement"]
         assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
         assert statement["Resource"] == attributes["QueueArn"]
         assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":{settings.bucket}")
-    # 6x the functions' timeouts in .chalice/config.json (render 20 s, thumbnails 60 s)
-    assert provisioning.visibility_timeouts() == {"events": 120, "media": 360}
+    # 6x the functions' timeouts in .chalice/config.json (render 20 s, thumbnails 60 s,
+    # webhooks 30 s)
+    assert provisioning.visibility_timeouts() == {"events": 120, "media": 360, "webhooks": 180}
 
 
 def test_bucket_notifications_are_the_rules_each_to_its_targets_queue(
@@ -211,6 +226,7 @@ def test_each_key_notifies_its_queue_and_variants_and_manifests_notify_nothing(
     for key in expected:
         s3.put_object(Bucket=bucket, Key=key, Body=b"x")
     urls = _queue_urls()
+    assert _drain_raw(urls["webhooks"]) == []  # S3 never sends to the webhooks queue
     arrived = {t: _keys(_drain_raw(urls[t])) for t in ("events", "media")}
     assert arrived == {
         target: sorted(k for k, t in expected.items() if t == target)
@@ -227,22 +243,25 @@ def test_redrive_sends_each_dead_letter_back_to_its_targets_queue(
     sqs = clients.client("sqs")
     urls = _queue_urls()
     test_event = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})
+    job = json.dumps({"cms": "webhook-delivery", "delivery": "d-1"})
     for body in (
         _s3_message("media/abc/original"),
         _s3_message("media/abc/meta.json"),
         _s3_message("published/blog/a.md"),
         test_event,
         "not json",
+        job,
     ):
         sqs.send_message(QueueUrl=urls["dlq"], MessageBody=body)
     letters = aws_container.backend.dead_letters.list()
-    assert len(letters) == 5
+    assert len(letters) == 6
     media_ids = [letter.id for letter in letters if "media/abc/original" in json.dumps(letter.body)]
     assert aws_container.backend.dead_letters.redrive(media_ids) == 1
     assert _keys(_drain_raw(urls["media"])) == ["media/abc/original"]
     assert _drain_raw(urls["events"]) == []
 
-    assert aws_container.backend.dead_letters.redrive() == 4
+    assert aws_container.backend.dead_letters.redrive() == 5
+    assert _drain_raw(urls["webhooks"]) == [job]  # a webhook delivery goes back to its queue
     assert _keys(_drain_raw(urls["media"])) == ["media/abc/meta.json"]
     events = _drain_raw(urls["events"])  # an entry, and what names no target (the default)
     assert _keys(events) == ["published/blog/a.md"]
@@ -273,3 +292,159 @@ def test_a_media_original_is_processed_from_the_media_queue_and_its_output_notif
     assert any(k.endswith(".webp") for k in keys)
     urls = _queue_urls()
     assert [_drain_raw(urls[t]) for t in ("events", "media", "dlq")] == [[], [], []]
+
+
+# --- webhooks: the outbox is the webhooks queue, read by the webhooks function --------------
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    monkeypatch.setenv("CMS_WEBHOOK_BACKOFF_SECONDS", "0")  # retries at once, in one pump
+    running = Receiver()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def handled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(queue kind, message body) of each message the pump hands to a function."""
+    from chalicelib import devtools
+
+    seen: list[tuple[str, str]] = []
+    default = devtools._default_handler
+
+    def recording(kind: Any) -> Any:
+        function = default(kind)
+
+        def run(event: dict[str, Any], context: Any) -> Any:
+            seen.append((kind, event["Records"][0]["body"]))
+            return function(event, context)
+
+        return run
+
+    monkeypatch.setattr(devtools, "_default_handler", recording)
+    return seen
+
+
+def _hooked_blog(receiver: Receiver) -> tuple[Client, str]:
+    """The app with a webhook target for entry.published and a collection; (client, secret)."""
+    from app import app
+
+    client = Client(app, stage_name="webhooks")
+    body = {"url": receiver.url, "events": ["entry.published"]}
+    r = client.http.post("/v1/manage/webhooks", headers=JSON_ADMIN, body=json.dumps(body))
+    assert r.status_code == 201, r.body
+    secret = json.loads(r.body)["secret"]
+    r = client.http.put(
+        "/v1/manage/collections/blog", headers=JSON_ADMIN, body=json.dumps({"title": "Blog"})
+    )
+    assert r.status_code == 201, r.body
+    return client, secret
+
+
+def _publish(client: Client, slug: str) -> None:
+    """Write and publish an entry; the middleware pumps the queues after each write."""
+    body = {"front_matter": {"title": slug.title(), "slug": slug}, "body": "Hello."}
+    r = client.http.post("/v1/manage/content/blog", headers=JSON_ADMIN, body=json.dumps(body))
+    assert r.status_code == 201, r.body
+    r = client.http.post(f"/v1/manage/content/blog/{slug}/publish", headers=JSON_ADMIN)
+    assert r.status_code == 200, r.body
+
+
+def _deliveries(client: Client) -> list[dict[str, Any]]:
+    r = client.http.get("/v1/manage/webhooks/deliveries", headers=JSON_ADMIN)
+    assert r.status_code == 200, r.body
+    return json.loads(r.body)["items"]  # type: ignore[no-any-return]
+
+
+def test_a_publish_is_delivered_signed_by_the_webhooks_function_from_its_queue(
+    aws_container: wiring.Container, receiver: Receiver, handled: list[tuple[str, str]]
+) -> None:
+    client, secret = _hooked_blog(receiver)
+    _publish(client, "hello")
+    assert receiver.events() == ["entry.published"]
+    (request,) = receiver.requests
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    assert signing.verify(secret, headers["x-cms-signature"], request["body"], now=int(time.time()))
+    assert json.loads(request["body"])["data"]["slug"] == "hello"
+    (delivery,) = _deliveries(client)
+    assert (delivery["status"], delivery["attempts"], delivery["response_status"]) == (
+        "succeeded",
+        1,
+        204,
+    )
+    # the render function emitted it into the webhooks queue; the webhooks function sent it
+    jobs = [(kind, json.loads(body)) for kind, body in handled if '"cms"' in body]
+    assert jobs == [("webhooks", {"cms": "webhook-delivery", "delivery": delivery["id"]})]
+    assert {kind for kind, body in handled if '"cms"' not in body} == {"events"}
+    urls = _queue_urls()
+    assert [_drain_raw(urls[t]) for t in ("events", "media", "webhooks", "dlq")] == [[]] * 4
+
+    # the outbox is the webhooks queue (nothing pumps it here)
+    from chalicelib.services import webhooks
+
+    assert webhooks.emit(aws_container.backend, "entry.published", {"slug": "x"}) == 1
+    (body,) = _drain_raw(urls["webhooks"])
+    assert json.loads(body)["cms"] == "webhook-delivery"
+
+
+def test_a_failing_target_is_retried_then_failed_for_good(
+    aws_container: wiring.Container, receiver: Receiver
+) -> None:
+    client, _ = _hooked_blog(receiver)
+    receiver.script = [500] * signing.MAX_ATTEMPTS
+    _publish(client, "doomed")
+    assert len(receiver.requests) == signing.MAX_ATTEMPTS
+    (delivery,) = _deliveries(client)
+    assert delivery["status"] == "failed" and delivery["attempts"] == signing.MAX_ATTEMPTS
+    assert delivery["error"] == "HTTP 500"
+    urls = _queue_urls()
+    assert _drain_raw(urls["webhooks"]) == [] and _drain_raw(urls["dlq"]) == []
+
+
+def test_a_retry_waits_in_the_queue_for_its_delay(
+    aws_container: wiring.Container, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler sends the next attempt with SQS DelaySeconds: invisible until then."""
+    monkeypatch.setenv("CMS_WEBHOOK_BACKOFF_SECONDS", "1")
+    client, _ = _hooked_blog(receiver)
+    receiver.script = [500]
+    _publish(client, "later")
+    assert len(receiver.requests) == 1
+    (delivery,) = _deliveries(client)
+    assert delivery["status"] == "pending" and delivery["attempts"] == 1
+    time.sleep(1.2)
+    aws_container.process_events()
+    assert len(receiver.requests) == 2
+    (delivery,) = _deliveries(client)
+    assert delivery["status"] == "succeeded" and delivery["attempts"] == 2
+
+
+def test_a_crashing_delivery_goes_to_the_dead_letter_queue_and_redrive_returns_it(
+    aws_container: wiring.Container, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import webhooks
+
+    def crash(*_: Any) -> None:
+        raise RuntimeError("boom")
+
+    client, _ = _hooked_blog(receiver)
+    with monkeypatch.context() as patched:
+        patched.setattr(webhooks, "deliver", crash)
+        _publish(client, "crash")
+    assert receiver.requests == []
+    (delivery,) = _deliveries(client)
+    # the last receive recorded the failure on the delivery
+    assert delivery["status"] == "dead-lettered"
+    assert delivery["error"] == "Delivery crashed: RuntimeError: boom"
+    job = {"cms": "webhook-delivery", "delivery": delivery["id"]}
+    (letter,) = aws_container.backend.dead_letters.list()
+    assert letter.body == job and letter.attempts >= 3
+
+    assert aws_container.backend.dead_letters.redrive() == 1
+    urls = _queue_urls()
+    assert [_drain_raw(urls[t]) for t in ("events", "media", "dlq")] == [[]] * 3
+    aws_container.process_events()  # the redriven job is sent this time
+    assert len(receiver.requests) == 1
+    (delivery,) = _deliveries(client)
+    assert delivery["status"] == "succeeded"

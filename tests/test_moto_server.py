@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from chalice.test import Client
 from chalicelib import devtools, wiring
 from chalicelib.adapters.aws import clients, provisioning
 from chalicelib.adapters.aws.settings import AwsSettings
+from chalicelib.domain import webhooks as signing
 from tests.aws_stage import aws_environment
 from tests.conftest import ADMIN_KEY, JSON_ADMIN, free_port
+from tests.test_webhooks import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,4 +140,50 @@ def test_provision_write_pump_deliver_over_http(moto_server: str) -> None:
     assert "handled 1 message(s)" in _devtools("pump", "--stage", "e2e", "--once")
     record = wiring.container().backend.media.get_media("dropped")
     assert record is not None and record.status == "ready", record
+    assert "handled 0 message(s)" in _devtools("pump", "--stage", "e2e", "--once")
+
+
+def test_the_pump_command_runs_webhook_deliveries_from_their_queue(moto_server: str) -> None:
+    """A publish, pumped by the command in another process: render emits the delivery into the
+    webhooks queue, the webhooks function POSTs it, signed, to a receiver on loopback."""
+    provisioned = json.loads(_devtools("provision", "--stage", "e2e"))
+    sqs = clients.client("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=provisioned["webhooks_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+    assert attributes["QueueArn"].endswith(":headless-cms-e2e-webhooks")
+    assert int(attributes["VisibilityTimeout"]) == provisioning.WEBHOOKS_VISIBILITY_TIMEOUT_SECONDS
+    assert "Policy" not in attributes  # S3 never sends to it
+
+    from app import app
+
+    receiver = Receiver()
+    try:
+        with Client(app, stage_name="e2e") as client:
+            body = {"url": receiver.url, "events": ["entry.published"]}
+            r = client.http.post("/v1/manage/webhooks", headers=JSON_ADMIN, body=json.dumps(body))
+            assert r.status_code == 201, r.body
+            secret = json.loads(r.body)["secret"]
+            for method, path, payload in (
+                ("put", "/v1/manage/collections/blog", {"title": "Blog"}),
+                ("post", "/v1/manage/content/blog", {"front_matter": {"title": "Hook"}}),
+                ("post", "/v1/manage/content/blog/hook/publish", None),
+            ):
+                r = getattr(client.http, method)(
+                    path, headers=JSON_ADMIN, body=json.dumps(payload) if payload else None
+                )
+                assert r.status_code in (200, 201), r.body
+            assert receiver.requests == []  # nothing runs until the queues are pumped
+            _devtools("pump", "--stage", "e2e", "--once")
+            assert receiver.events() == ["entry.published"]
+            (request,) = receiver.requests
+            headers = {k.lower(): v for k, v in request["headers"].items()}
+            assert signing.verify(
+                secret, headers["x-cms-signature"], request["body"], now=int(time.time())
+            )
+            r = client.http.get("/v1/manage/webhooks/deliveries", headers=JSON_ADMIN)
+            (delivery,) = json.loads(r.body)["items"]
+            assert delivery["status"] == "succeeded" and delivery["attempts"] == 1
+    finally:
+        receiver.close()
     assert "handled 0 message(s)" in _devtools("pump", "--stage", "e2e", "--once")

@@ -24,6 +24,7 @@ import pytest
 from chalicelib.adapters.aws import provisioning
 from chalicelib.domain.media import VARIANT_TYPES
 from chalicelib.domain.notifications import RULES
+from chalicelib.services import webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "prod"
@@ -33,7 +34,9 @@ STAGE = "prod"
 MAX_ZIP_BYTES = 40 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 262_144_000  # Lambda: function code and layers, unzipped
 QUEUES = {"events": "EventsQueue", "media": "MediaQueue"}  # logical id of each target's queue
-READERS = {"EventsQueue": "Render", "MediaQueue": "Thumbnails"}  # and the function reading it
+ALL_QUEUES = {**QUEUES, "webhooks": "WebhooksQueue"}  # and of the outbox's (S3 never sends)
+# the function reading each queue
+READERS = {"EventsQueue": "Render", "MediaQueue": "Thumbnails", "WebhooksQueue": "Webhooks"}
 
 if os.environ.get("CMS_SKIP_PACKAGING") == "1":
     if os.environ.get("CI"):
@@ -87,6 +90,7 @@ def _build(build_dir: Path) -> dict[str, Any]:
         ]
         env["CMS_EVENTS_QUEUE"] = f"headless-cms-{STAGE}-events"
         env["CMS_MEDIA_QUEUE"] = f"headless-cms-{STAGE}-media"
+        env["CMS_WEBHOOKS_QUEUE"] = f"headless-cms-{STAGE}-webhooks"
     started = time.perf_counter()
     log = []
     returncode = 0
@@ -235,7 +239,15 @@ def _expected_notifications() -> set[tuple[str, str, tuple, str]]:
 
 def test_bucket_notifies_the_queues_after_the_queues_allow_it(resources: dict) -> None:
     bucket = resources["ContentBucket"]
-    assert set(bucket["DependsOn"]) >= {"EventsQueuePolicy", "MediaQueuePolicy"}
+    assert set(bucket["DependsOn"]) == {"EventsQueuePolicy", "MediaQueuePolicy"}
+    # only the app sends to the webhooks queue (with its roles): no resource policy at all
+    assert "WebhooksQueuePolicy" not in resources
+    assert not [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::SQS::QueuePolicy"
+        and {"Ref": "WebhooksQueue"} in r["Properties"]["Queues"]
+    ]
     assert _template_notifications(resources) == _expected_notifications()
     # entries and collections go to render; only a media original and its metadata go to
     # the thumbnail function, never its variants or manifest (its own output)
@@ -277,6 +289,7 @@ def test_notification_filters_do_not_overlap() -> None:
     [
         ("EventsQueue", "events", "CMS_EVENTS_QUEUE"),
         ("MediaQueue", "media", "CMS_MEDIA_QUEUE"),
+        ("WebhooksQueue", "webhooks", "CMS_WEBHOOKS_QUEUE"),
     ],
 )
 def test_each_queue_is_the_one_its_function_reads(
@@ -292,14 +305,14 @@ def test_each_queue_is_the_one_its_function_reads(
     assert arn == (
         "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + properties["QueueName"]
     )
-    # every function references both queues, so CloudFormation makes the queues (and their
+    # every function references every queue, so CloudFormation makes the queues (and their
     # event source mappings' targets) before the functions
     for reader in READERS.values():
         variables = props(resources, reader)["Environment"]["Variables"]
         assert variables[variable] == {"Fn::GetAtt": [queue, "QueueName"]}
 
 
-@pytest.mark.parametrize("queue", ["EventsQueue", "MediaQueue"])
+@pytest.mark.parametrize("queue", ["EventsQueue", "MediaQueue", "WebhooksQueue"])
 def test_queues_redrive_to_the_dead_letter_queue_and_outlast_their_function(
     resources: dict, queue: str
 ) -> None:
@@ -314,7 +327,7 @@ def test_queues_redrive_to_the_dead_letter_queue_and_outlast_their_function(
     assert dlq["QueueName"] == f"headless-cms-{STAGE}-events-dlq"
     assert dlq["MessageRetentionPeriod"] > properties["MessageRetentionPeriod"]
     assert properties["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
-    # the console's "Start DLQ redrive" may send back to either queue
+    # the console's "Start DLQ redrive" may send back to any of the queues
     source = {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"}
     source["Fn::Sub"] += properties["QueueName"]
     assert source in dlq["RedriveAllowPolicy"]["sourceQueueArns"]
@@ -349,13 +362,14 @@ def test_parameters_admin_key_and_site_settings(template: dict, resources: dict)
     assert site["Value"] == {"Ref": "SiteSettings"}
     api_env = props(resources, "APIHandler")["Environment"]["Variables"]
     assert api_env["CMS_ADMIN_KEY"] == {"Ref": "AdminKey"}
-    for function in ("Render", "Thumbnails"):
+    for function in ("Render", "Thumbnails", "Webhooks"):
         assert "CMS_ADMIN_KEY" not in props(resources, function)["Environment"]["Variables"]
     assert template["Mappings"]["Cms"]["Stage"]["SsmPath"] == f"headless-cms/{STAGE}"
     outputs = template["Outputs"]
     assert outputs["SsmPrefix"]["Value"] == f"/headless-cms/{STAGE}"
     assert outputs["ContentBucketName"]["Value"] == {"Ref": "ContentBucket"}
     assert outputs["MediaQueueUrl"]["Value"] == {"Ref": "MediaQueue"}
+    assert outputs["WebhooksQueueUrl"]["Value"] == {"Ref": "WebhooksQueue"}
     assert "EndpointURL" in outputs
 
 
@@ -365,6 +379,7 @@ def test_functions_get_the_stack_names_and_their_own_sizes(resources: dict) -> N
         ("APIHandler", "api_handler"),
         ("Render", "render"),
         ("Thumbnails", "thumbnails"),
+        ("Webhooks", "webhooks"),
     ):
         p = props(resources, logical)
         assert p["MemorySize"] == functions[name]["lambda_memory_size"]
@@ -375,6 +390,7 @@ def test_functions_get_the_stack_names_and_their_own_sizes(resources: dict) -> N
         assert variables["CMS_BUCKET"] == {"Ref": "ContentBucket"}
         assert variables["CMS_TABLE"] == {"Ref": "IndexTable"}
         assert variables["CMS_MEDIA_QUEUE"] == {"Fn::GetAtt": ["MediaQueue", "QueueName"]}
+        assert variables["CMS_WEBHOOKS_QUEUE"] == {"Fn::GetAtt": ["WebhooksQueue", "QueueName"]}
         assert variables["CMS_DEAD_LETTER_QUEUE"] == {
             "Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]
         }
@@ -388,6 +404,11 @@ def test_functions_get_the_stack_names_and_their_own_sizes(resources: dict) -> N
     # decoding a large image needs room (50 MP RGBA is 200 MB per copy) and time
     assert thumbnails["MemorySize"] >= 2048 and thumbnails["MemorySize"] > render["MemorySize"]
     assert thumbnails["Timeout"] >= 60
+    # a delivery is one POST (10 s HTTP timeout) and a few small calls: little memory, room
+    # for the POST to time out and the outcome to be recorded
+    hooks = props(resources, "Webhooks")
+    assert hooks["MemorySize"] <= 256
+    assert hooks["Timeout"] >= 2 * webhooks.TIMEOUT_SECONDS
 
 
 # --- IAM -----------------------------------------------------------------------------------
@@ -414,6 +435,7 @@ def test_each_function_has_its_own_role_from_the_policy_files(resources: dict) -
         ("APIHandler", "ApiHandlerRole", "policy-api.json"),
         ("Render", "RenderRole", "policy-render.json"),
         ("Thumbnails", "ThumbnailsRole", "policy-thumbnails.json"),
+        ("Webhooks", "WebhooksRole", "policy-webhooks.json"),
     ):
         assert props(resources, function)["Role"] == {"Fn::GetAtt": [role, "Arn"]}
         assert "ManagedPolicyArns" not in props(resources, role)
@@ -441,6 +463,7 @@ def test_no_policy_allows_a_wildcard_action_or_resource(template: dict) -> None:
                         "IndexTable",
                         "EventsQueue",
                         "MediaQueue",
+                        "WebhooksQueue",
                         "EventsDeadLetterQueue",
                         "LogGroup",
                         '"Cms", "Stage", "SsmPath"',
@@ -479,12 +502,15 @@ def test_api_role_is_scoped_to_what_the_api_does(resources: dict) -> None:
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
-    writes = allowed["ssm:PutParameter"]
-    assert len(writes) == 2
-    assert any("/secrets/*" in w for w in writes) and any("/keys/*" in w for w in writes)
-    # redrive sends each dead letter back to the queue of its target
+    # secrets (the cursor key, webhook secrets), API keys, and the site settings (PUT
+    # /v1/manage/settings, webhook targets); only secrets and keys are ever deleted
+    writes = sorted(_parameter(w).rsplit("${Path}", 1)[1] for w in allowed["ssm:PutParameter"])
+    assert writes == ["/keys/*", "/secrets/*", "/settings/site"]
+    deletes = sorted(_parameter(w).rsplit("${Path}", 1)[1] for w in allowed["ssm:DeleteParameter"])
+    assert deletes == ["/keys/*", "/secrets/*"]
+    # redrive sends each dead letter back to the queue it came from; replay sends a delivery
     assert sorted(allowed["sqs:SendMessage"]) == sorted(
-        json.dumps({"Fn::GetAtt": [q, "Arn"]}) for q in ("EventsQueue", "MediaQueue")
+        json.dumps({"Fn::GetAtt": [q, "Arn"]}) for q in ALL_QUEUES.values()
     )
     assert allowed["sqs:ReceiveMessage"] == [
         json.dumps({"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]})
@@ -503,10 +529,10 @@ def test_render_role_reads_content_and_writes_only_rendered_html(resources: dict
         "s3:DeleteObject",
         "ssm:PutParameter",
         "ssm:DeleteParameter",
-        "sqs:SendMessage",
         "dynamodb:Scan",
     ):
         assert forbidden not in allowed, forbidden
+    _sends_webhook_deliveries_only(allowed)
     # an entry that swaps more tag copies than one transaction holds deletes the stale ones
     # first in batches (DynamoIndex._replace)
     table = json.dumps({"Fn::GetAtt": ["IndexTable", "Arn"]})
@@ -549,10 +575,56 @@ def test_thumbnails_role_touches_media_only_and_cannot_replace_an_original(
         "s3:ListBucketVersions",
         "ssm:PutParameter",
         "ssm:DeleteParameter",
-        "sqs:SendMessage",
         "dynamodb:Scan",
     ):
         assert forbidden not in allowed, forbidden
+    _sends_webhook_deliveries_only(allowed)
+
+
+def _sends_webhook_deliveries_only(allowed: dict[str, list[str]]) -> None:
+    """The event functions emit webhook deliveries (the outbox: the webhooks queue) and
+    record them (the delivery log items in the table), and send to no other queue."""
+    queue = json.dumps({"Fn::GetAtt": ["WebhooksQueue", "Arn"]})
+    assert allowed["sqs:SendMessage"] == [queue]
+    assert allowed["sqs:GetQueueUrl"] == [queue]
+    table = json.dumps({"Fn::GetAtt": ["IndexTable", "Arn"]})
+    assert table in allowed["dynamodb:PutItem"] and table in allowed["dynamodb:GetItem"]
+    # the targets are in the site settings
+    assert any(_parameter(r).endswith("/settings/*") for r in allowed["ssm:GetParameter"])
+
+
+def _parameter(resource: str) -> str:
+    """The ARN pattern of an SSM parameter resource (``Fn::Sub`` with the stage's path)."""
+    sub = json.loads(resource)["Fn::Sub"]
+    assert sub[1] == {"Path": {"Fn::FindInMap": ["Cms", "Stage", "SsmPath"]}}
+    return str(sub[0])
+
+
+def test_webhooks_role_reads_its_delivery_and_target_and_sends_only_retries(
+    resources: dict,
+) -> None:
+    allowed = _actions(_statements(resources, "WebhooksRole"))
+    table = json.dumps({"Fn::GetAtt": ["IndexTable", "Arn"]})
+    queue = json.dumps({"Fn::GetAtt": ["WebhooksQueue", "Arn"]})
+    path = {"Path": {"Fn::FindInMap": ["Cms", "Stage", "SsmPath"]}}
+    parameter = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${Path}/"
+    assert allowed == {
+        "dynamodb:GetItem": [table],  # the delivery
+        "dynamodb:PutItem": [table],  # its outcome
+        # the target (in the site settings) and its signing secret, nothing else
+        "ssm:GetParameter": [
+            json.dumps({"Fn::Sub": [parameter + "settings/site", path]}),
+            json.dumps({"Fn::Sub": [parameter + "secrets/webhooks/*", path]}),
+        ],
+        # the SQS event source, and retries sent back with a delay
+        "sqs:ReceiveMessage": [queue],
+        "sqs:DeleteMessage": [queue],
+        "sqs:GetQueueAttributes": [queue],
+        "sqs:SendMessage": [queue],
+        "sqs:GetQueueUrl": [queue],
+        "logs:CreateLogStream": [json.dumps({"Fn::GetAtt": ["WebhooksLogGroup", "Arn"]})],
+        "logs:PutLogEvents": [json.dumps({"Fn::GetAtt": ["WebhooksLogGroup", "Arn"]})],
+    }
 
 
 # --- the checks of the build script -----------------------------------------------------
@@ -576,6 +648,32 @@ def test_verify_rejects_a_template_packaged_for_another_queue(template: dict) ->
     (problem,) = builder.verify(broken, STAGE)
     assert "thumbnails" in problem and "CMS_MEDIA_QUEUE=headless-cms-prod-media" in problem
 
+    broken = json.loads(json.dumps(template))
+    event = broken["Resources"]["Webhooks"]["Properties"]["Events"]["WebhooksSqsEventSource"]
+    event["Properties"]["Queue"]["Fn::Sub"] = event["Properties"]["Queue"]["Fn::Sub"].replace(
+        f"headless-cms-{STAGE}-webhooks", "headless-cms-dev-webhooks"
+    )
+    (problem,) = builder.verify(broken, STAGE)
+    assert "webhooks" in problem and "CMS_WEBHOOKS_QUEUE=headless-cms-prod-webhooks" in problem
+
+
+def test_verify_rejects_a_queue_that_redelivers_while_its_function_runs(template: dict) -> None:
+    broken = json.loads(json.dumps(template))
+    broken["Resources"]["Webhooks"]["Properties"]["Timeout"] = 31  # 6 x 31 > 180
+    (problem,) = builder.verify(broken, STAGE)
+    assert problem == (
+        "the webhooks queue's visibility timeout (180 s) is less than 6x the webhooks"
+        " function's timeout (31 s)"
+    )
+    broken = json.loads(json.dumps(template))
+    broken["Resources"]["MediaQueue"]["Properties"]["VisibilityTimeout"] = 60
+    (problem,) = builder.verify(broken, STAGE)
+    assert "media queue's visibility timeout (60 s)" in problem
+    broken = json.loads(json.dumps(template))
+    source = broken["Resources"]["Webhooks"]["Properties"]["Events"]["WebhooksSqsEventSource"]
+    source["Properties"]["BatchSize"] = 10
+    assert builder.verify(broken, STAGE) == ["the webhooks function must take one message per call"]
+
 
 def test_verify_rejects_a_wildcard_grant(template: dict) -> None:
     broken = json.loads(json.dumps(template))
@@ -597,6 +695,10 @@ def test_merge_template_refuses_a_visibility_timeout_too_short(
     monkeypatch.setattr(builder.provisioning, "MEDIA_VISIBILITY_TIMEOUT_SECONDS", 120)
     with pytest.raises(SystemExit, match="6x the thumbnails function's timeout"):
         builder.merge_template(STAGE)
+    monkeypatch.undo()
+    monkeypatch.setattr(builder.provisioning, "WEBHOOKS_VISIBILITY_TIMEOUT_SECONDS", 90)
+    with pytest.raises(SystemExit, match="6x the webhooks function's timeout"):
+        builder.merge_template(STAGE)
 
 
 def test_dev_stage_is_disposable() -> None:
@@ -606,6 +708,7 @@ def test_dev_stage_is_disposable() -> None:
     assert dev["IndexTable"]["Properties"]["DeletionProtectionEnabled"] is False
     assert dev["EventsQueue"]["Properties"]["QueueName"] == "headless-cms-dev-events"
     assert dev["MediaQueue"]["Properties"]["QueueName"] == "headless-cms-dev-media"
+    assert dev["WebhooksQueue"]["Properties"]["QueueName"] == "headless-cms-dev-webhooks"
     assert dev["SiteSettingsParameter"]["Properties"]["Name"] == "/headless-cms/dev/settings/site"
 
 
@@ -654,8 +757,11 @@ def test_template_agrees_with_what_provision_creates(
             for event in c["Events"]
         }
         encryption = s3.get_bucket_encryption(Bucket=settings.bucket)
+        urls["webhooks"] = created["webhooks_queue_url"]
         attributes = {
-            QUEUES[t]: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            ALL_QUEUES[t]: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+                "Attributes"
+            ]
             for t, url in urls.items()
         }
         dlq = sqs.get_queue_attributes(
@@ -680,6 +786,9 @@ def test_template_agrees_with_what_provision_creates(
         redrive = json.loads(provisioned_queue["RedrivePolicy"])
         assert int(redrive["maxReceiveCount"]) == queue["RedrivePolicy"]["maxReceiveCount"]
         assert redrive["deadLetterTargetArn"] == dlq_arn
+        # S3 may send to a notification target's queue, and to no other
+        assert ("Policy" in provisioned_queue) == (f"{name}Policy" in resources), name
+    assert set(attributes) == set(READERS)
     assert (
         str(props(resources, "EventsDeadLetterQueue")["MessageRetentionPeriod"])
         == (dlq["Attributes"]["MessageRetentionPeriod"])

@@ -12,7 +12,9 @@ import hmac
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-DeliveryStatus = Literal["pending", "succeeded", "failed"]
+# "dead-lettered": the handler crashed on every receive; a redrive of its message retries it.
+DeliveryStatus = Literal["pending", "succeeded", "failed", "dead-lettered"]
+RETRYABLE: tuple[str, ...] = ("pending", "dead-lettered")
 SIGNATURE_HEADER = "X-CMS-Signature"
 MAX_ATTEMPTS = 6
 JOB_KIND = "webhook-delivery"  # the ``cms`` field of a queue message carrying a delivery

@@ -28,6 +28,7 @@ from ..domain.timeutil import to_iso
 from ..domain.webhooks import (
     JOB_KIND,
     MAX_ATTEMPTS,
+    RETRYABLE,
     SIGNATURE_HEADER,
     Delivery,
     backoff_seconds,
@@ -135,7 +136,7 @@ def backoff_base() -> float:
 def deliver(backend: Backend, delivery_id: str) -> Delivery | None:
     """One attempt of one delivery (the outbox's handler)."""
     delivery = backend.webhook_log.get_delivery(delivery_id)
-    if delivery is None or delivery.status != "pending":
+    if delivery is None or delivery.status not in RETRYABLE:
         return delivery  # already done: a duplicate message
     secret = backend.config.get(_secret_name(delivery.webhook_id))
     target = next(

@@ -11,20 +11,25 @@ from botocore.exceptions import ClientError
 
 from ...domain.notifications import RULES, NotifyRule, Target
 from .errors import code
-from .settings import AwsSettings
+from .settings import NOTIFIED, AwsSettings, QueueKind
 
 MAX_RECEIVES = 3
 # A queue's visibility timeout is at least 6x the timeout of the function that reads it (AWS's
 # advice for an SQS event source); deploy/build_template.py checks it against the config.
 VISIBILITY_TIMEOUT_SECONDS = 120  # the events queue: render, 20 s
 MEDIA_VISIBILITY_TIMEOUT_SECONDS = 360  # the media queue: thumbnails, 60 s
+WEBHOOKS_VISIBILITY_TIMEOUT_SECONDS = 180  # the webhooks queue: webhooks, 30 s
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 OBJECT_EVENTS = ("s3:ObjectCreated:*", "s3:ObjectRemoved:*")  # every rule, both event types
 
 
-def visibility_timeouts() -> dict[Target, int]:
-    """The visibility timeout of each target's queue (read when called: tests patch them)."""
-    return {"events": VISIBILITY_TIMEOUT_SECONDS, "media": MEDIA_VISIBILITY_TIMEOUT_SECONDS}
+def visibility_timeouts() -> dict[QueueKind, int]:
+    """The visibility timeout of each queue (read when called: tests patch them)."""
+    return {
+        "events": VISIBILITY_TIMEOUT_SECONDS,
+        "media": MEDIA_VISIBILITY_TIMEOUT_SECONDS,
+        "webhooks": WEBHOOKS_VISIBILITY_TIMEOUT_SECONDS,
+    }
 
 
 def filter_rules(rule: NotifyRule) -> list[dict[str, str]]:
@@ -104,27 +109,29 @@ def _queue_policy(arn: str, bucket: str) -> str:
     )
 
 
-def _create_queues(sqs: Any, settings: AwsSettings) -> tuple[dict[Target, str], str]:
-    """One queue per target (events -> render, media -> thumbnails), each redriving to the
-    one dead-letter queue after MAX_RECEIVES receives. Returns ({target: url}, dlq url)."""
+def _create_queues(sqs: Any, settings: AwsSettings) -> tuple[dict[QueueKind, str], str]:
+    """One queue per function (events -> render, media -> thumbnails, webhooks -> webhooks),
+    each redriving to the one dead-letter queue after MAX_RECEIVES receives; S3 may send to
+    the queues of notification targets only. Returns ({kind: url}, dlq url)."""
     dlq_url = sqs.create_queue(
         QueueName=settings.dead_letter_queue,
         Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
     )["QueueUrl"]
     redrive = {"deadLetterTargetArn": queue_arn(sqs, dlq_url), "maxReceiveCount": MAX_RECEIVES}
-    urls: dict[Target, str] = {}
+    urls: dict[QueueKind, str] = {}
     timeouts = visibility_timeouts()
-    for target, name in settings.queues.items():
+    for kind, name in settings.queues.items():
         url = sqs.create_queue(
             QueueName=name,
             Attributes={
                 "RedrivePolicy": json.dumps(redrive),
-                "VisibilityTimeout": str(timeouts[target]),
+                "VisibilityTimeout": str(timeouts[kind]),
             },
         )["QueueUrl"]
-        policy = _queue_policy(queue_arn(sqs, url), settings.bucket)
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
-        urls[target] = url
+        if kind in NOTIFIED:
+            policy = _queue_policy(queue_arn(sqs, url), settings.bucket)
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        urls[kind] = url
     return urls, dlq_url
 
 
@@ -186,7 +193,7 @@ def provision(clients: dict[str, Any], settings: AwsSettings) -> dict[str, str]:
     """Create (or bring up to date) every resource of a stage; safe to run again."""
     sqs = clients["sqs"]
     queue_urls, dlq_url = _create_queues(sqs, settings)
-    arns = {target: queue_arn(sqs, url) for target, url in queue_urls.items()}
+    arns = {target: queue_arn(sqs, queue_urls[target]) for target in NOTIFIED}
     _create_bucket(clients["s3"], settings, arns)
     _create_table(clients["dynamodb"], settings)
     _create_parameters(clients["ssm"], settings)
@@ -195,6 +202,7 @@ def provision(clients: dict[str, Any], settings: AwsSettings) -> dict[str, str]:
         "table": settings.table,
         "queue_url": queue_urls["events"],
         "media_queue_url": queue_urls["media"],
+        "webhooks_queue_url": queue_urls["webhooks"],
         "dead_letter_queue_url": dlq_url,
         "ssm_prefix": settings.ssm_prefix,
     }

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from ...domain.notifications import Target
+
+# The queues of a stage (besides the dead-letter queue), by what they carry: the S3
+# notifications of each target of ``domain.notifications.RULES``, and webhook deliveries (the
+# outbox, which only the app itself sends to). Each has its own function.
+QueueKind = Literal[Target, "webhooks"]
+NOTIFIED: tuple[Target, ...] = get_args(Target)  # the queues S3 sends to
 
 
 @dataclass(frozen=True)
@@ -17,12 +24,17 @@ class AwsSettings:
     events_queue: str
     media_queue: str
     webhooks_queue: str
-    dead_letter_queue: str  # shared by both queues (see docs/deploy.md)
+    dead_letter_queue: str  # shared by all three queues (see docs/deploy.md)
     ssm_prefix: str
     config_ttl_seconds: float = 60.0
 
     @property
-    def queues(self) -> dict[Target, str]:
+    def queues(self) -> dict[QueueKind, str]:
+        """Every queue that a function reads, all redriving to ``dead_letter_queue``."""
+        return {**self.notified_queues, "webhooks": self.webhooks_queue}
+
+    @property
+    def notified_queues(self) -> dict[Target, str]:
         """The queue of each notification target (``domain.notifications.RULES``)."""
         return {"events": self.events_queue, "media": self.media_queue}
 

@@ -1,7 +1,9 @@
-"""The DeadLetters port on the SQS dead-letter queue that both object-event queues share.
+"""The DeadLetters port on the SQS dead-letter queue that all the stage's queues share.
 
-Redrive sends each message back to the queue of its target: the S3 key in the message says
-which (``domain.notifications.target_of``), exactly as the bucket notification chose the
+Redrive sends each message back to the queue it came from, known from the message itself:
+a webhook delivery (``{"cms": "webhook-delivery", ...}``, which only the outbox sends) goes
+to the webhooks queue; an S3 notification goes to the queue of its target, which its key
+says (``domain.notifications.target_of``), exactly as the bucket notification chose the
 queue the first time. A message without a key that any rule names (an ``s3:TestEvent``,
 something unreadable) goes to the default queue, the events queue.
 """
@@ -13,34 +15,47 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ...domain.notifications import Target, target_of
+from ...domain.notifications import target_of
 from ...domain.s3_events import iter_object_events
 from ...domain.timeutil import to_iso
+from ...domain.webhooks import JOB_KIND
 from ...ports import DeadLetter
 from .errors import storage
+from .settings import QueueKind
 
-DEFAULT_TARGET: Target = "events"
+DEFAULT_QUEUE: QueueKind = "events"
 
 
-def target_of_message(body: str) -> Target:
-    """The queue an S3 notification (an SQS message body) belongs on."""
+def is_webhook_job(body: str) -> bool:
+    """A webhook delivery job (the outbox's message), as ``events.handle_message`` tells it."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("cms") == JOB_KIND
+
+
+def queue_of_message(body: str) -> QueueKind:
+    """The queue a message (an SQS message body) belongs on."""
+    if is_webhook_job(body):
+        return "webhooks"
     try:
         keys = [event.key for event in iter_object_events(body)]
     except ValueError:  # not JSON, or a malformed S3 record
-        return DEFAULT_TARGET
+        return DEFAULT_QUEUE
     targets = [t for t in (target_of(key) for key in keys) if t is not None]
-    return targets[0] if targets else DEFAULT_TARGET
+    return targets[0] if targets else DEFAULT_QUEUE
 
 
 class SqsDeadLetters:
-    def __init__(self, client: Any, dlq_name: str, queues: Mapping[Target, str]) -> None:
-        """``queues``: the name of each target's queue (``AwsSettings.queues``); the messages
-        of every one of them dead-letter into ``dlq_name``."""
-        if DEFAULT_TARGET not in queues:
-            raise ValueError(f"the {DEFAULT_TARGET!r} queue is required")
+    def __init__(self, client: Any, dlq_name: str, queues: Mapping[QueueKind, str]) -> None:
+        """``queues``: the name of each queue (``AwsSettings.queues``); the messages of every
+        one of them dead-letter into ``dlq_name``."""
+        if DEFAULT_QUEUE not in queues:
+            raise ValueError(f"the {DEFAULT_QUEUE!r} queue is required")
         self._sqs = client
         self._dlq_name = dlq_name
-        self._queues = dict(queues)
+        self._queues: dict[QueueKind, str] = dict(queues)
         self._urls: dict[str, str] = {}
 
     def _url(self, name: str) -> str:
@@ -54,7 +69,7 @@ class SqsDeadLetters:
         return self._url(self._dlq_name)
 
     def _source(self, body: str) -> str:
-        return self._url(self._queues.get(target_of_message(body), self._queues[DEFAULT_TARGET]))
+        return self._url(self._queues.get(queue_of_message(body), self._queues[DEFAULT_QUEUE]))
 
     def _receive_all(self, limit: int) -> list[dict[str, Any]]:
         seen: dict[str, dict[str, Any]] = {}
