@@ -72,9 +72,7 @@ def record_dead_letter(backend: Backend, message: dict[str, Any] | str, error: s
     if job is not None:
         delivery = backend.webhook_log.get_delivery(str(job.get("delivery", "")))
         if delivery is not None and delivery.status == "pending":
-            failed = replace(
-                delivery, status="dead-lettered", error=f"Delivery crashed: {error}"
-            )
+            failed = replace(delivery, status="dead-lettered", error=f"Delivery crashed: {error}")
             backend.webhook_log.put_delivery(failed)
         return
     try:
