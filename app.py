@@ -4,11 +4,13 @@ from chalice import Chalice
 
 from chalicelib.api import (
     admin,
+    batch,
     delivery,
     event_handlers,
     feeds,
     management,
     media,
+    openapi,
     webhooks,
 )
 from chalicelib.api.middleware import deliver_local_events, problem_middleware
@@ -22,8 +24,10 @@ app.register_middleware(sqs_metrics, "sqs")
 app.register_middleware(deliver_local_events, "http")
 app.register_blueprint(delivery.bp)
 app.register_blueprint(management.bp)
+app.register_blueprint(batch.bp)  # POST /v1/manage/content/{collection}/batch
 app.register_blueprint(media.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(feeds.bp)
 app.register_blueprint(webhooks.bp)
+app.register_blueprint(openapi.bp)
 app.register_blueprint(event_handlers.bp)

@@ -1,0 +1,352 @@
+"""The `cms` command: serve, import, export, keys, reindex, dlq.
+
+Exit codes: 0 done; 1 done, but some files or entries failed (each is reported); 2 bad usage;
+3 the server refused (its problem+json is shown); 4 the server could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .client import Client
+from .errors import ApiError, CMSClientError, ConnectionFailed
+from .exporter import Exporter, ExportReport
+from .importer import Importer, ImportReport
+from .progress import NullProgress, Progress, RichProgress
+
+OK, FAILURES, USAGE, REFUSED, UNREACHABLE = 0, 1, 2, 3, 4
+DEFAULT_URL = "http://127.0.0.1:8000"
+SCOPES = ("content:read", "content:write", "media:read", "media:write", "admin")
+
+
+class Output:
+    """Human output (rich, stdout) or one JSON document (``--json``); errors on stderr."""
+
+    def __init__(self, as_json: bool, quiet: bool) -> None:
+        from rich.console import Console
+
+        self.as_json = as_json
+        self.quiet = quiet
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def progress(self) -> Progress:
+        return NullProgress() if self.quiet or self.as_json else RichProgress()
+
+    def result(self, data: Any, human: Callable[[], None]) -> None:
+        if self.as_json:
+            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        elif not self.quiet:
+            human()
+
+    def line(self, text: str) -> None:
+        self.out.print(text, markup=False)
+
+    def error(self, text: str, problem: dict[str, Any] | None = None) -> None:
+        self.err.print(f"error: {text}", style="red", markup=False)
+        if self.as_json:
+            body = {"error": text, **({"problem": problem} if problem else {})}
+            sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
+    parser.add_argument(
+        "--url",
+        default=default(os.environ.get("CMS_URL") or DEFAULT_URL),
+        help="the API's base URL (env CMS_URL; default %(default)s)" if top else argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--key",
+        default=default(os.environ.get("CMS_KEY")),
+        help="an API key (env CMS_KEY)" if top else argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print the result as JSON on stdout" if top else argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        default=default(False),
+        help="no progress bars or summaries" if top else argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=default(60.0),
+        help="seconds to wait for each response" if top else argparse.SUPPRESS,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cms", description="Command line for the headless CMS (its REST API)."
+    )
+    parser.add_argument("--version", action="version", version=f"cms {__version__}")
+    _common(parser, top=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        _common(sub, top=False)
+        return sub
+
+    serve = command("serve", "run the API on the local backend (chalice local)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--data-dir", help="where the data lives (CMS_DATA_DIR)")
+    serve.add_argument("--admin-key", help="bootstrap admin key (CMS_ADMIN_KEY)")
+    serve.add_argument("--project-dir", help="the CMS checkout (the folder with app.py)")
+
+    imp = command("import", "import a folder of Markdown files (Hugo, Jekyll, Eleventy)")
+    imp.add_argument("dir", type=Path)
+    imp.add_argument("--collection", required=True)
+    imp.add_argument(
+        "--create-collection", action="store_true", help="create it if missing (admin key)"
+    )
+    imp.add_argument("--workers", type=int, default=4, help="parallel requests (default 4)")
+    imp.add_argument("--batch-size", type=int, default=25, help="entries per request (1-100)")
+    imp.add_argument("--no-batch", action="store_true", help="one request per step")
+
+    exp = command("export", "export published content (incremental with the change feed)")
+    exp.add_argument("dir", type=Path)
+    exp.add_argument("--format", choices=("hugo", "json"), default="hugo")
+    exp.add_argument(
+        "--collection", action="append", help="only this collection (repeatable; default all)"
+    )
+    exp.add_argument("--workers", type=int, default=4)
+
+    def action(group: Any, name: str, text: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, help=text, description=text)
+        _common(sub, top=False)
+        return sub
+
+    keys = command("keys", "API keys (admin)")
+    key_commands = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = action(key_commands, "create", "create a key; its secret is shown once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", action="append", choices=SCOPES, required=True)
+    action(key_commands, "list", "list keys (never their secrets)")
+    revoke = action(key_commands, "revoke", "revoke a key")
+    revoke.add_argument("id")
+
+    command("reindex", "rebuild the index from the objects (admin)")
+
+    dlq = command("dlq", "the dead-letter queue of failed events (admin)")
+    dlq_commands = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
+    action(dlq_commands, "list", "list dead letters")
+    redrive = action(dlq_commands, "redrive", "send dead letters back to the queue")
+    redrive.add_argument("--id", action="append", dest="ids", help="only these (repeatable)")
+    return parser
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace) -> Client:
+    return Client(args.url, args.key, timeout=args.timeout)
+
+
+def project_dir(given: str | None) -> Path:
+    """The CMS checkout to serve: --project-dir, else the one this package was installed
+    from (an editable install: ``pip install -e .``)."""
+    candidate = Path(given).resolve() if given else Path(__file__).resolve().parent.parent
+    if not (candidate / "app.py").is_file() or not (candidate / "chalicelib").is_dir():
+        raise FileNotFoundError(
+            f"{candidate} is not the CMS source (no app.py and chalicelib/): pass --project-dir"
+        )
+    return candidate
+
+
+def serve_command(args: argparse.Namespace) -> tuple[list[str], Path, dict[str, str]]:
+    """(argv, working directory, environment) of the `chalice local` that serves the API."""
+    project = project_dir(args.project_dir)
+    beside = Path(sys.executable).parent / "chalice"
+    chalice = str(beside) if beside.exists() else shutil.which("chalice")
+    if chalice is None:
+        raise FileNotFoundError("chalice is not installed: pip install -r requirements-dev.txt")
+    env = dict(os.environ)
+    if args.data_dir:
+        env["CMS_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    if args.admin_key:
+        env["CMS_ADMIN_KEY"] = args.admin_key
+    argv = [chalice, "local", "--stage", "local", "--no-autoreload"]
+    argv += ["--host", args.host, "--port", str(args.port)]
+    return argv, project, env
+
+
+def run_serve(args: argparse.Namespace, out: Output) -> NoReturn:
+    argv, cwd, env = serve_command(args)
+    data = env.get("CMS_DATA_DIR") or str(cwd / ".cms-data")
+    out.err.print(
+        f"Serving the CMS API on http://{args.host}:{args.port} (data: {data}); Ctrl-C stops it.",
+        markup=False,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(cwd)
+    os.execve(argv[0], argv, env)  # chalice gets the signals itself
+
+
+def run_import(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    if args.create_collection:
+        try:
+            client.get_collection(args.collection)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            client.put_collection(args.collection)
+            out.err.print(f"created collection {args.collection}", markup=False)
+    importer = Importer(
+        client,
+        args.collection,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        use_batch=not args.no_batch,
+        progress=out.progress(),
+    )
+    report = importer.run(args.dir)
+    out.result(report.to_dict(), lambda: _show_import(report, out))
+    if not out.as_json:
+        for failure in report.failures:
+            out.error(f"{failure.path}: {failure.reason}")
+    return OK if report.ok else FAILURES
+
+
+def _show_import(report: ImportReport, out: Output) -> None:
+    for warning in report.warnings:
+        out.err.print(f"warning: {warning}", style="yellow", markup=False)
+    rate = f"{report.files / report.seconds:.0f} files/s" if report.seconds else ""
+    out.line(
+        f"{report.files} files: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.skipped} skipped (not modified since the last "
+        f"import), {len(report.failures)} failed; {report.published} published, "
+        f"{report.drafts} drafts; {report.media_uploaded} images uploaded "
+        f"({report.seconds:.1f} s, {rate})"
+    )
+
+
+def run_export(args: argparse.Namespace, out: Output) -> int:
+    exporter = Exporter(
+        _client(args),
+        args.format,
+        collections=args.collection,
+        workers=args.workers,
+        progress=out.progress(),
+    )
+    report = exporter.run(args.dir)
+    out.result(report.to_dict(), lambda: _show_export(report, out))
+    if not out.as_json:
+        for key, reason in report.failures:
+            out.error(f"{key}: {reason}")
+    return OK if report.ok else FAILURES
+
+
+def _show_export(report: ExportReport, out: Output) -> None:
+    for warning in report.warnings:
+        out.err.print(f"warning: {warning}", style="yellow", markup=False)
+    if report.reset:
+        out.err.print("the server's index was rebuilt: exported everything again", markup=False)
+    for rel in report.written:
+        out.line(f"wrote   {rel}")
+    for rel in report.removed:
+        out.line(f"removed {rel}")
+    out.line(
+        f"{report.entries} entries updated, {report.deleted} removed: {len(report.written)} "
+        f"files written, {len(report.removed)} removed, {report.unchanged_files} unchanged "
+        f"({report.seconds:.1f} s)"
+    )
+
+
+def run_keys(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    if args.action == "create":
+        key = client.create_key(args.name, args.scope)
+        out.result(key.raw, lambda: out.line(f"{key.id} {key.name} [{', '.join(key.scopes)}]"))
+        if not out.as_json and not out.quiet:
+            out.line(f"key: {key.secret}")
+            out.err.print("This is the only time the key is shown: store it now.", markup=False)
+    elif args.action == "list":
+        keys = client.list_keys()
+
+        def human() -> None:
+            for k in keys:
+                out.line(f"{k.id}  {k.name}  [{', '.join(k.scopes)}]  {k.created_at or ''}")
+            out.line(f"{len(keys)} key(s)")
+
+        out.result({"items": [k.raw for k in keys]}, human)
+    else:
+        client.revoke_key(args.id)
+        out.result({"revoked": args.id}, lambda: out.line(f"revoked {args.id}"))
+    return OK
+
+
+def run_reindex(args: argparse.Namespace, out: Output) -> int:
+    report = _client(args).reindex()
+    out.result(report, lambda: out.line("reindexed: " + json.dumps(report)))
+    return OK
+
+
+def run_dlq(args: argparse.Namespace, out: Output) -> int:
+    client = _client(args)
+    if args.action == "list":
+        letters = client.dead_letters()
+
+        def human() -> None:
+            for d in letters:
+                out.line(f"{d.id}  attempts={d.attempts}  {d.failed_at or ''}  {d.error or ''}")
+            out.line(f"{len(letters)} dead letter(s)")
+
+        out.result({"items": [d.raw for d in letters]}, human)
+    else:
+        count = client.redrive(args.ids)
+        out.result({"redriven": count}, lambda: out.line(f"redriven: {count}"))
+    return OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
+    "serve": run_serve,
+    "import": run_import,
+    "export": run_export,
+    "keys": run_keys,
+    "reindex": run_reindex,
+    "dlq": run_dlq,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Output(args.json, args.quiet)
+    try:
+        return COMMANDS[args.command](args, out)
+    except ApiError as exc:
+        out.error(f"{exc.method} {exc.url}: {exc.problem.describe()}", exc.problem.to_dict())
+        return REFUSED
+    except ConnectionFailed as exc:
+        out.error(f"{exc} (is the server running? `cms serve` starts one)")
+        return UNREACHABLE
+    except CMSClientError as exc:
+        out.error(str(exc))
+        return REFUSED
+    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+        out.error(str(exc))
+        return USAGE
+    except KeyboardInterrupt:
+        out.error("interrupted (an import or export goes on where it stopped when run again)")
+        return 130

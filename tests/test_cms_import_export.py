@@ -1,0 +1,360 @@
+"""`cms import` and `cms export` (and the rest of the command line) against `chalice local`:
+idempotent, resumable imports that report each bad file; incremental exports that follow the
+change feed, including its 410 reset."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from cms import cli
+from cms.client import Client
+from cms.documents import local_images, parse_document, rewrite_images
+from cms.errors import ConnectionFailed, NotFound
+from cms.exporter import Exporter
+from cms.importer import STATE_FILE, Importer, map_front_matter
+from tests import test_cms_client as shared
+from tests.conftest import free_port
+from tests.test_cms_client import tiny_png
+from tests.test_local_server import ADMIN_KEY
+
+cms_server, admin, collection = shared.cms_server, shared.admin, shared.collection  # fixtures
+
+# --- a sample blog -----------------------------------------------------------------------------
+
+
+def make_blog(root: Path) -> Path:
+    """Hugo/Jekyll-style content: nested folders, a page bundle with an image, a Jekyll file
+    name, tags, a draft, a future post stays out, and one file with broken front matter."""
+    files = {
+        "posts/hello-world.md": (
+            "---\ntitle: Hello, world\ndate: 2024-01-05\ntags: [Intro, News]\n"
+            "description: The very first post.\n---\n# Hello\n\nFirst *post*. "
+            "![A red square](./img/red.png)\n"
+        ),
+        "posts/2023/summer-trip/index.md": (
+            '---\ntitle: "Summer trip"\ndate: 2023-06-01T10:30:00+02:00\ntags: travel\n---\n'
+            'The sea: ![Blue sea](sea.png "The sea") and ![again](../../img/red.png).\n'
+        ),
+        "posts/2022-03-04-jekyll-style.md": (
+            "---\nlayout: post\ntitle: Jekyll style\ncategories: [old]\n---\nFrom Jekyll.\n"
+        ),
+        "notes/work-in-progress.md": "---\ntitle: Work in progress\ndraft: true\n---\nSecret.\n",
+        "notes/broken.md": "---\ntitle: [unclosed\n---\nThe front matter is not YAML.\n",
+        "notes/_index.md": "---\ntitle: Notes\n---\nA Hugo section page, not an entry.\n",
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (root / "posts/img").mkdir(parents=True, exist_ok=True)
+    (root / "posts/img/red.png").write_bytes(tiny_png((220, 20, 20), (320, 200)))
+    (root / "posts/2023/summer-trip/sea.png").write_bytes(tiny_png((20, 60, 220), (400, 300)))
+    return root
+
+
+PUBLISHED = {"hello-world", "summer-trip", "jekyll-style"}
+
+
+# --- parsing, without a server -------------------------------------------------------------
+
+
+def test_front_matter_mapping_follows_the_generators_conventions(tmp_path: Path) -> None:
+    slug, fm, publish = map_front_matter(
+        {"title": "T", "date": "2024-01-05 10:30:00 +0100", "draft": True, "tags": "a, b"},
+        "",
+        tmp_path / "posts" / "my-post.md",
+    )
+    assert (slug, publish) == ("my-post", False)
+    assert fm == {"title": "T", "published_at": "2024-01-05T09:30:00Z", "tags": ["a", "b"]}
+    slug, fm, publish = map_front_matter(
+        {"published": False}, "# From the heading\n", tmp_path / "2021-02-03-jekyll-post.md"
+    )
+    assert (slug, publish, fm["published_at"]) == ("jekyll-post", False, "2021-02-03T00:00:00Z")
+    assert fm["title"] == "From the heading"
+    slug, fm, _ = map_front_matter(
+        {"title": "X", "slug": "Chosen Slug"}, "", tmp_path / "b/index.md"
+    )
+    assert slug == "chosen-slug" and "slug" not in fm
+    assert map_front_matter({"title": "X"}, "", tmp_path / "bundle" / "index.md")[0] == "bundle"
+
+
+def test_toml_front_matter_and_image_references() -> None:
+    doc = parse_document('+++\ntitle = "T"\ndate = 2024-01-05T10:00:00Z\n+++\nBody')
+    assert doc.front_matter == {"title": "T", "date": "2024-01-05T10:00:00+00:00"}
+    body = (
+        '![a](img/a.png) ![b](<./b c.jpg> "t") ![c](https://x/c.png) ![d](/abs.png) ![e](media:x)'
+    )
+    assert [i.target for i in local_images(body)] == ["img/a.png", "./b c.jpg"]
+    assert rewrite_images(body, {"./b c.jpg": "media:b1"}).startswith(
+        '![a](img/a.png) ![b](media:b1 "t")'
+    )
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+def test_import_publishes_reports_bad_files_and_a_second_run_changes_nothing(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    blog = make_blog(tmp_path / "blog")
+    report = Importer(admin, collection, batch_size=2).run(blog)
+    assert [
+        (f.path, "not valid" in f.reason or "invalid YAML" in f.reason) for f in report.failures
+    ] == [("notes/broken.md", True)]
+    assert (report.files, report.created, report.published, report.drafts) == (5, 4, 3, 1)
+    assert report.media_uploaded == 2  # red.png is used twice, uploaded once
+    assert {e.slug for e in admin.iter_entries(collection)} == PUBLISHED
+    with pytest.raises(NotFound):
+        admin.get_published(collection, "work-in-progress")
+    hello = admin.get_entry(collection, "hello-world")
+    assert "![A red square](media:" in hello.body and "./img/red.png" not in hello.body
+    assert hello.front_matter["tags"] == ["intro", "news"]
+    assert hello.front_matter["summary"] == "The very first post."
+    assert hello.front_matter["published_at"] == "2024-01-05T00:00:00Z"
+    page = admin.get_published(collection, "hello-world")
+    assert page is not None and "<picture>" in page.html
+    revisions = len(
+        admin.request("GET", f"/v1/manage/content/{collection}/hello-world/revisions").json()[
+            "items"
+        ]
+    )
+
+    again = Importer(admin, collection).run(blog)
+    assert (again.created, again.updated, again.skipped, again.media_uploaded) == (0, 0, 4, 0)
+    assert [f.path for f in again.failures] == ["notes/broken.md"]
+    after = admin.request("GET", f"/v1/manage/content/{collection}/hello-world/revisions").json()
+    assert len(after["items"]) == revisions
+
+    # an entry the state file lists but the server lost (a new data dir, a deletion) is sent
+    admin.delete_entry(collection, "summer-trip")
+    restored = Importer(admin, collection).run(blog)
+    assert (restored.created, restored.skipped, restored.media_uploaded) == (1, 3, 0)
+    assert "![Blue sea](media:" in admin.get_entry(collection, "summer-trip").body
+
+    # edit one file, make a published one a draft: exactly those two are sent
+    (blog / "notes/broken.md").unlink()
+    hello_md = blog / "posts/hello-world.md"
+    hello_md.write_text(hello_md.read_text().replace("First *post*", "First *edited* post"))
+    jekyll = blog / "posts/2022-03-04-jekyll-style.md"
+    jekyll.write_text(jekyll.read_text().replace("layout: post", "draft: true"))
+    third = Importer(admin, collection).run(blog)
+    assert third.ok and (third.updated, third.skipped) == (2, 2)
+    assert "edited" in admin.get_entry(collection, "hello-world").body
+    with pytest.raises(NotFound):
+        admin.get_published(collection, "jekyll-style")
+
+
+def test_import_reports_the_servers_problem_and_resumes_after_an_interruption(
+    admin: Client, collection: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(6):
+        (folder / f"post-{index}.md").write_text(f"---\ntitle: Post {index}\n---\nBody {index}.\n")
+    (folder / "bad-tags.md").write_text("---\ntitle: Bad\ntags: [{nested: map}]\n---\nx\n")
+    calls = {"n": 0}
+    real = Client.batch_upsert
+
+    def flaky(self: Client, name: str, items: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ConnectionFailed(self.url, "connection reset (simulated)")
+        return real(self, name, items)
+
+    monkeypatch.setattr(Client, "batch_upsert", flaky)
+    first = Importer(admin, collection, workers=1, batch_size=2).run(folder)
+    assert len(first.failures) == 3  # a batch of two lost in transit, and the bad file
+    bad = next(f for f in first.failures if f.path == "bad-tags.md")
+    assert bad.problem is not None and bad.problem["status"] == 422
+    assert "front_matter.tags" in bad.reason
+    state = json.loads((folder / STATE_FILE).read_text())
+    saved = next(iter(state["imports"].values()))["files"]
+    assert len(saved) == 4  # saved as it went
+
+    monkeypatch.setattr(Client, "batch_upsert", real)
+    second = Importer(admin, collection, workers=1, batch_size=2).run(folder)
+    assert (second.created, second.skipped) == (2, 4)
+    assert [f.path for f in second.failures] == ["bad-tags.md"]
+    assert len(list(admin.iter_entries(collection))) == 6
+
+
+def test_import_without_the_batch_route_goes_one_request_per_step(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    blog = make_blog(tmp_path / "blog")
+    report = Importer(admin, collection, use_batch=False).run(blog)
+    assert report.mode == "single" and (report.created, report.published) == (4, 3)
+    (blog / STATE_FILE).unlink()  # the state is gone: the server still knows
+    (blog / "posts/img/red.png").unlink()  # and no image: nothing to upload again
+    (blog / "posts/2023/summer-trip/sea.png").unlink()
+    again = Importer(admin, collection, use_batch=False).run(blog)
+    assert again.created == 0 and again.unchanged == 2  # the two files without images
+    assert len(again.warnings) == 3  # the missing images, named
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def test_json_export_is_incremental_and_starts_again_after_a_410(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    for slug in ("alpha", "beta", "gamma"):
+        admin.create_entry(collection, {"title": slug.title(), "slug": slug}, f"About {slug}.")
+        admin.publish(collection, slug)
+    admin.create_entry(collection, {"title": "Draft"}, "never exported")
+    out = tmp_path / "export"
+    exporter = Exporter(admin, "json", collections=[collection])
+    first = exporter.run(out)
+    assert first.from_scratch and sorted(first.written) == [
+        f"{collection}/{s}.json" for s in ("alpha", "beta", "gamma")
+    ]
+    alpha = json.loads((out / f"{collection}/alpha.json").read_text())
+    assert alpha["body"] == "About alpha." and "<p>About alpha.</p>" in alpha["html"]
+
+    assert Exporter(admin, "json", collections=[collection]).run(out).written == []
+    beta = admin.get_entry(collection, "beta")
+    admin.save(beta, body="Beta, edited.")
+    admin.publish(collection, "beta")
+    admin.delete_entry(collection, "gamma")
+    second = Exporter(admin, "json", collections=[collection]).run(out)
+    assert second.written == [f"{collection}/beta.json"]
+    assert (
+        second.removed == [f"{collection}/gamma.json"]
+        and not (out / f"{collection}/gamma.json").exists()
+    )
+    assert not second.from_scratch
+
+    admin.reindex()  # the stored cursor is now refused with 410
+    third = Exporter(admin, "json", collections=[collection]).run(out)
+    assert third.reset and third.entries == 2 and third.removed == []
+    assert sorted(p.name for p in (out / collection).iterdir()) == ["alpha.json", "beta.json"]
+
+    # without a key there is no Markdown to read: Hugo gets the published HTML
+    keyless = Exporter(Client(admin.url), "hugo", collections=[collection]).run(tmp_path / "site")
+    assert sorted(keyless.written) == [
+        f"content/{collection}/alpha/index.html",
+        f"content/{collection}/beta/index.html",
+    ]
+    page = (tmp_path / "site" / f"content/{collection}/alpha/index.html").read_text()
+    assert page.startswith("---\ntitle: Alpha\n") and "<p>About alpha.</p>" in page
+
+
+def test_progress_bars_draw_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from cms.progress import RichProgress
+
+    progress = RichProgress()
+    progress.enabled = True  # as on a terminal
+    with progress.task("Importing entries", 3) as bar:
+        bar.advance(3)
+    assert "Importing entries" in capsys.readouterr().err
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_exit_codes_json_output_and_environment(
+    cms_server: Any,
+    collection: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = cms_server.url
+    code, out, err = run_cli(capsys, "--url", url, "--key", "wrong", "--json", "keys", "list")
+    assert code == cli.REFUSED and "401" in err
+    assert json.loads(out)["problem"]["type"] == "/problems/unauthorized"
+
+    code, _, err = run_cli(capsys, "--url", f"http://127.0.0.1:{free_port()}", "reindex")
+    assert code == cli.UNREACHABLE and "cannot reach" in err
+
+    monkeypatch.setenv("CMS_URL", url)
+    monkeypatch.setenv("CMS_KEY", ADMIN_KEY)
+    code, out, _ = run_cli(
+        capsys, "keys", "create", "--name", "ci", "--scope", "content:read", "--json"
+    )
+    created = json.loads(out)
+    assert code == 0 and created["key"].startswith("cms_") and created["scopes"] == ["content:read"]
+    code, out, _ = run_cli(capsys, "keys", "list", "--json")
+    assert created["id"] in [k["id"] for k in json.loads(out)["items"]]
+    assert run_cli(capsys, "keys", "revoke", created["id"])[0] == 0
+    code, out, _ = run_cli(capsys, "--json", "dlq", "list")
+    assert code == 0 and json.loads(out) == {"items": []}
+    assert json.loads(run_cli(capsys, "--json", "dlq", "redrive")[1]) == {"redriven": 0}
+
+    blog = make_blog(tmp_path / "blog")
+    code, _, err = run_cli(capsys, "import", str(blog), "--collection", "missing-collection")
+    assert code == cli.REFUSED and "There is no collection named 'missing-collection'" in err
+    code, out, err = run_cli(capsys, "import", str(blog), "--collection", collection, "--json")
+    result = json.loads(out)
+    assert (
+        code == cli.FAILURES
+        and result["created"] == 4
+        and result["failed"][0]["path"] == "notes/broken.md"
+    )
+    code, out, _ = run_cli(capsys, "export", str(tmp_path / "site"), "--collection", collection)
+    assert code == 0 and f"content/{collection}/hello-world/index.md" in out
+    with pytest.raises(SystemExit) as usage:
+        run_cli(capsys, "export", str(tmp_path / "x"), "--format", "xml")
+    assert usage.value.code == cli.USAGE
+
+
+def test_python_m_cms_serve_runs_the_api_on_the_local_backend(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "data"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cms",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+            "--admin-key",
+            "serve-key",
+        ],
+        cwd=tmp_path,  # anywhere: it finds the project it was installed from
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CMS_")},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline, (
+                    "cms serve did not start"
+                )
+                time.sleep(0.2)
+        client = Client(url, "serve-key")
+        client.put_collection("blog")
+        assert [c.name for c in client.list_collections()] == ["blog"]
+        assert (data / "index.sqlite3").exists()  # the data dir it was given
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
