@@ -15,11 +15,12 @@ from chalicelib import wiring
 from chalicelib.api import event_handlers
 from chalicelib.domain import images
 from chalicelib.domain import media as m
-from chalicelib.domain.s3_events import ObjectEvent, make_record
+from chalicelib.domain.s3_events import ObjectEvent
 from chalicelib.services import media as media_service
 from chalicelib.services import thumbnails
 from tests import media_files as files
 from tests.conftest import Api, problem
+from tests.test_media_events import _sqs_event
 
 BASE = "/v1/manage/media"
 JSON = {"Content-Type": "application/json"}
@@ -265,32 +266,6 @@ def test_patch_builds_on_the_metadata_in_the_bucket_not_a_lagging_index(
 
 
 # --- the thumbnail handler --------------------------------------------------------------------
-
-
-def _sqs_event(key: str, receives: int, etag: str | None) -> dict[str, Any]:
-    record = make_record(
-        bucket="b",
-        key=key,
-        event_name="ObjectCreated:Put",
-        sequencer="00000000000000A0",
-        version_id=None,
-        etag=etag,
-    )
-    return {
-        "Records": [
-            {
-                "messageId": "m-1",
-                "receiptHandle": "r-1",
-                "body": json.dumps({"Records": [record]}),
-                "attributes": {"ApproximateReceiveCount": str(receives)},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:headless-cms-dev-media",
-                "awsRegion": "us-east-1",
-            }
-        ]
-    }
 
 
 def test_a_redrive_reprocesses_a_dead_lettered_original_whose_event_had_an_etag(
