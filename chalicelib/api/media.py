@@ -15,7 +15,7 @@ from ..domain.limits import is_ascii_int
 from ..domain.media_types import BY_CONTENT_TYPE
 from ..domain.upload_policy import LOCAL_UPLOAD_PATH
 from ..ports import ObjectNotFound
-from ..services import media
+from ..services import delivery, media
 from ..wiring import Container, container, upload_secret
 from .auth import require
 from .http import (
@@ -104,9 +104,7 @@ def upload() -> Response:
     request = bp.current_request
     require(request, "media:write")
     params = query(request)
-    unknown = sorted(set(params) - UPLOAD_PARAMS)
-    if unknown:
-        raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)}.")
+    delivery.check_bad_request_params(params, UPLOAD_PARAMS)
     c = container()
     limit = c.limits.media.max_direct_bytes
     declared = request.headers.get("content-length", "")
@@ -151,9 +149,7 @@ def list_media() -> Response:
     request = bp.current_request
     require(request, "media:read")
     params = query(request)
-    unknown = sorted(set(params) - LIST_PARAMS)
-    if unknown:
-        raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)}.")
+    delivery.check_bad_request_params(params, LIST_PARAMS)
     c = container()
     records, next_cursor = media.list_media(
         c.backend,

@@ -50,6 +50,18 @@ def _now(backend: Backend) -> str:
     return to_iso(backend.clock.now())
 
 
+def _new_id(backend: Backend) -> str:
+    """Time-ordered (a ULID, like media ids), so the delivery log lists newest first."""
+    return new_media_id(int(backend.clock.now().timestamp() * 1000))
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer is a failed delivery, not a reason to post somewhere else."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 # --- targets ---------------------------------------------------------------------------------
 
 
@@ -89,11 +101,11 @@ def emit(backend: Backend, event: str, data: dict[str, Any]) -> int:
     if not targets:
         return 0
     now = _now(backend)
-    event_id = new_media_id(int(backend.clock.now().timestamp() * 1000))
+    event_id = _new_id(backend)
     payload = json.dumps({"id": event_id, "event": event, "occurred_at": now, "data": data})
     for target in targets:
         delivery = Delivery(
-            id=new_media_id(int(backend.clock.now().timestamp() * 1000)),
+            id=_new_id(backend),
             webhook_id=target.id,
             event=event,
             url=target.url,
@@ -108,12 +120,7 @@ def emit(backend: Backend, event: str, data: dict[str, Any]) -> int:
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
     """(HTTP status, error): redirects are not followed (a 3xx is a failure)."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
+    opener = urllib.request.build_opener(_NoRedirect)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
@@ -176,7 +183,7 @@ def replay(backend: Backend, delivery_id: str) -> Delivery:
         raise NotFound(f"There is no delivery {delivery_id!r}.")
     now = _now(backend)
     again = Delivery(
-        id=new_media_id(int(backend.clock.now().timestamp() * 1000)),
+        id=_new_id(backend),
         webhook_id=original.webhook_id,
         event=original.event,
         url=original.url,
