@@ -22,13 +22,15 @@ def _int_env(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    return float(raw) if raw.replace(".", "", 1).isdigit() else default
+
+
 def limits_from_env(*, settle_default: float = 0.0) -> Limits:
     base = Limits()
-    settle = os.environ.get("CMS_SYNC_SETTLE_SECONDS", "")
     return Limits(
-        sync_settle_seconds=float(settle)
-        if settle.replace(".", "", 1).isdigit()
-        else settle_default,
+        sync_settle_seconds=_float_env("CMS_SYNC_SETTLE_SECONDS", settle_default),
         max_body_bytes=_int_env("CMS_MAX_BODY_BYTES", base.max_body_bytes),
         max_markdown_bytes=_int_env("CMS_MAX_MARKDOWN_BYTES", base.max_markdown_bytes),
         media=MediaSettings.from_env(),
@@ -40,7 +42,7 @@ class Container:
     backend: Backend
     limits: Limits
     backend_name: str
-    drain: Any = None  # local backend: delivers queued S3 events in process
+    events: Any = None  # local backend: a LocalEventDelivery (S3-shaped events in process)
     closers: list[Any] = field(default_factory=list, repr=False)
     _cursor_secret: bytes | None = field(default=None, repr=False)
 
@@ -60,7 +62,12 @@ class Container:
 
     def process_events(self) -> int:
         """Local backend: deliver pending object events now. AWS: Lambda does it."""
-        return int(self.drain()) if self.drain is not None else 0
+        return int(self.events.deliver_all()) if self.events is not None else 0
+
+    def defer_events(self) -> None:
+        """Local backend: this request's events go to the background thread (bulk writes)."""
+        if self.events is not None:
+            self.events.defer()
 
 
 def upload_secret(config: Any) -> bytes:
@@ -74,6 +81,7 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
     from . import events
     from .adapters.local import event_queue, object_store, sqlite_index, sqlite_media
     from .adapters.local.config_file import JsonConfigStore
+    from .adapters.local.event_delivery import LocalEventDelivery
     from .adapters.local.sqlite import Database
     from .adapters.local.upload_links import LocalFileLinks
     from .adapters.local.webhook_log import SCHEMA as WEBHOOK_SCHEMA
@@ -101,20 +109,26 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
         outbox=event_queue.LocalOutbox(queue),
     )
 
-    def drain() -> int:
+    def drain(**scope: Any) -> int:
         return queue.drain(
             lambda message: events.handle_message(backend, limits, message),
             on_dead_letter=lambda message, error: events.record_dead_letter(
                 backend, message, error
             ),
+            **scope,
         )
 
+    delivery = LocalEventDelivery(
+        queue,
+        drain,
+        max_delay_seconds=_float_env("CMS_LOCAL_DEFER_SECONDS", 10.0),
+    )
     return Container(
         backend=backend,
         limits=limits,
         backend_name="local",
-        drain=drain,
-        closers=[objects_db.close, index_db.close],
+        events=delivery,
+        closers=[delivery.stop, objects_db.close, index_db.close],
     )
 
 
@@ -163,6 +177,8 @@ def container() -> Container:
                     data_dir = Path(os.environ.get("CMS_DATA_DIR", ".cms-data")).resolve()
                     built = build_local(data_dir, limits_from_env())
                     built.process_events()  # recover events left by an earlier process
+                    if built.events.pending():
+                        built.events.kick()  # leased by a process that died: after the lease
                 else:
                     raise RuntimeError(f"CMS_BACKEND must be 'local' or 'aws', not {backend!r}")
                 _container = built

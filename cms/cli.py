@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--workers", type=int, default=4, help="parallel requests (default 4)")
     imp.add_argument("--batch-size", type=int, default=25, help="entries per request (1-100)")
     imp.add_argument("--no-batch", action="store_true", help="one request per step")
+    imp.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="return once the server has stored the entries, before it renders them",
+    )
 
     exp = command("export", "export published content (incremental with the change feed)")
     exp.add_argument("dir", type=Path)
@@ -219,6 +224,7 @@ def run_import(args: argparse.Namespace, out: Output) -> int:
         workers=args.workers,
         batch_size=args.batch_size,
         use_batch=not args.no_batch,
+        wait=not args.no_wait,
         progress=out.progress(),
     )
     report = importer.run(args.dir)
@@ -226,7 +232,9 @@ def run_import(args: argparse.Namespace, out: Output) -> int:
     if not out.as_json:
         for failure in report.failures:
             out.error(f"{failure.path}: {failure.reason}")
-    return OK if report.ok else FAILURES
+        if report.rendered is False:
+            out.error(f"the server is still rendering after {importer.wait_timeout:.0f} s")
+    return OK if report.ok and report.rendered is not False else FAILURES
 
 
 def _show_import(report: ImportReport, out: Output) -> None:
@@ -238,7 +246,7 @@ def _show_import(report: ImportReport, out: Output) -> None:
         f"{report.unchanged} unchanged, {report.skipped} skipped (not modified since the last "
         f"import), {len(report.failures)} failed; {report.published} published, "
         f"{report.drafts} drafts; {report.media_uploaded} images uploaded "
-        f"({report.seconds:.1f} s, {rate})"
+        f"({report.seconds:.1f} s, {rate}; stored in {report.stored_seconds:.1f} s)"
     )
 
 

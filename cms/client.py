@@ -357,22 +357,52 @@ class Client:
         data = self._json("POST", self._entry_path(collection, slug) + "/unpublish")
         return Publication.from_dict(data)
 
+    def drafts_page(
+        self,
+        collection: str,
+        *,
+        status: str | None = None,
+        stage: str = "draft",
+        limit: int = 100,
+        after: str | None = None,
+    ) -> tuple[list[DraftSummary], str | None]:
+        """One page of a collection's drafts (or published snapshots) and the next ``after``."""
+        params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = status
+        if stage != "draft":
+            params["stage"] = stage
+        if after:
+            params["after"] = after
+        data = self._json("GET", self._entry_path(collection), params=params)
+        return [DraftSummary.from_dict(d) for d in data["items"]], data.get("next_after")
+
     def iter_drafts(
-        self, collection: str, *, status: str | None = None, page_size: int = 100
+        self,
+        collection: str,
+        *,
+        status: str | None = None,
+        stage: str = "draft",
+        page_size: int = 100,
     ) -> Iterator[DraftSummary]:
-        """Every draft of a collection, page by page (``next_after``)."""
+        """Every draft (or published snapshot) of a collection, page by page."""
         after: str | None = None
         while True:
-            params: dict[str, Any] = {"limit": page_size}
-            if status:
-                params["status"] = status
-            if after:
-                params["after"] = after
-            data = self._json("GET", self._entry_path(collection), params=params)
-            yield from (DraftSummary.from_dict(d) for d in data["items"])
-            after = data.get("next_after")
+            items, after = self.drafts_page(
+                collection, status=status, stage=stage, limit=page_size, after=after
+            )
+            yield from items
             if not after:
                 return
+
+    def pending_renders(self, collection: str, *, up_to: int = 100) -> list[str]:
+        """The slugs of a collection's drafts and published snapshots whose render is still
+        pending, up to ``up_to`` per stage (a slug appears once per stage)."""
+        return [
+            draft.slug
+            for stage in ("draft", "published")
+            for draft in self.drafts_page(collection, status="pending", stage=stage, limit=up_to)[0]
+        ]
 
     def batch_upsert(self, collection: str, items: Sequence[BatchItem]) -> list[BatchResult]:
         """Create or update up to 100 entries in one request (each result on its own)."""

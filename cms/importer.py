@@ -68,7 +68,9 @@ class ImportReport:
     media_uploaded: int = 0
     failures: list[Failure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole run, the wait for the server's renders included
+    stored_seconds: float = 0.0  # until the server had stored every entry
+    rendered: bool | None = None  # None: not waited for (--no-wait, nothing sent)
     mode: str = "batch"
 
     @property
@@ -91,6 +93,8 @@ class ImportReport:
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "files_per_second": round(self.files / self.seconds, 1) if self.seconds else None,
+            "stored_seconds": round(self.stored_seconds, 3),
+            "rendered": self.rendered,
             "mode": self.mode,
         }
 
@@ -320,6 +324,9 @@ def upsert_one(client: Client, collection: str, item: BatchItem) -> BatchResult:
     return BatchResult(0, slug, status, state, draft.etag, None)
 
 
+POLL_SECONDS = 0.5
+
+
 class Importer:
     def __init__(
         self,
@@ -329,6 +336,8 @@ class Importer:
         workers: int = 4,
         batch_size: int = 25,
         use_batch: bool = True,
+        wait: bool = True,
+        wait_timeout: float = 600.0,
         progress: Progress | None = None,
     ) -> None:
         self.client = client
@@ -336,6 +345,8 @@ class Importer:
         self.workers = max(1, workers)
         self.batch_size = max(1, min(batch_size, 100))
         self.use_batch = use_batch
+        self.wait = wait
+        self.wait_timeout = wait_timeout
         self.progress = progress or NullProgress()
 
     def run(self, root: Path) -> ImportReport:
@@ -357,8 +368,45 @@ class Importer:
         self._upload_media(todo, state, report)
         self._send(todo, state, report)
         state.save()
+        report.stored_seconds = time.perf_counter() - started
+        failed = {failure.path for failure in report.failures}
+        sent = {planned.slug for planned in todo if planned.rel not in failed}
+        if self.wait and sent:
+            report.rendered = self._wait_rendered(sent)
+            self._render_failures(todo, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _wait_rendered(self, slugs: set[str]) -> bool:
+        """Wait until none of this run's entries waits for its render (the server renders
+        after it stores: in the background locally, in the render function on AWS).
+        False if that took longer than ``wait_timeout``."""
+        deadline = time.monotonic() + self.wait_timeout
+        cap = 100
+        with self.progress.task("Rendering on the server", len(slugs)) as bar:
+            done = 0
+            while True:
+                pending = self.client.pending_renders(self.collection, up_to=cap)
+                if len(pending) < cap:  # complete for both stages: count this run's own
+                    mine = len(slugs.intersection(pending))
+                    if mine == 0:
+                        bar.advance(len(slugs) - done)
+                        return True
+                    now_done = max(len(slugs) - mine, done)
+                    bar.advance(now_done - done)
+                    done = now_done
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(POLL_SECONDS)
+
+    def _render_failures(self, todo: list[Planned], report: ImportReport) -> None:
+        """Entries of this run whose render failed on the server, as failures of their file."""
+        rel_of = {planned.slug: planned.rel for planned in todo}
+        for stage in ("draft", "published"):
+            for draft in self.client.iter_drafts(self.collection, status="failed", stage=stage):
+                if draft.slug in rel_of:
+                    error = draft.raw.get("render_error") or "the server could not render it"
+                    report.failures.append(Failure(rel_of[draft.slug], f"{stage}: {error}"))
 
     def _plan(
         self,

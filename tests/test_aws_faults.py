@@ -146,7 +146,7 @@ def test_a_failed_index_update_leaves_the_object_and_the_event_repairs_it(
         raise StorageUnavailable("DynamoDB UpdateItem: injected")
 
     monkeypatch.setattr(index, "stage_entry", broken_stage)
-    drain, aws_container.drain = aws_container.drain, None  # hold the events back
+    events, aws_container.events = aws_container.events, None  # hold the events back
     r = published.http.post(
         "/v1/manage/content/blog",
         headers=JSON_ADMIN,
@@ -156,7 +156,7 @@ def test_a_failed_index_update_leaves_the_object_and_the_event_repairs_it(
     assert aws_container.backend.objects.head("content/blog/repaired.md") is not None
     assert index.get_entry("blog", "draft", "repaired") is None
 
-    aws_container.drain = drain
+    aws_container.events = events
     aws_container.process_events()
     record = index.get_entry("blog", "draft", "repaired")
     assert record is not None and record.render_status == "rendered"

@@ -3,7 +3,6 @@ over `chalice local` (typed results, iterators, If-Match, the change feed, media
 
 from __future__ import annotations
 
-import collections
 import http.server
 import io
 import json
@@ -11,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -33,31 +32,16 @@ from tests.test_local_server import ADMIN_KEY, LocalServer
 # --- a real server, shared by a module's tests ------------------------------------------------
 
 
-class QuietServer(LocalServer):
-    """LocalServer whose output is read as it comes: chalice local logs every request, and a
-    pipe nobody reads fills up (64 KiB) and blocks the server."""
-
-    def start(self) -> None:
-        super().start()
-        assert self.process is not None and self.process.stdout is not None
-        self.output: collections.deque[bytes] = collections.deque(maxlen=200)
-        threading.Thread(target=self._drain, args=(self.process.stdout,), daemon=True).start()
-
-    def _drain(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            self.output.append(line)
-
-
 @pytest.fixture(scope="module")
-def cms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QuietServer]:
-    server = QuietServer(tmp_path_factory.mktemp("cms-server") / "data")
+def cms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    server = LocalServer(tmp_path_factory.mktemp("cms-server") / "data")
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-def admin(cms_server: QuietServer) -> Client:
+def admin(cms_server: LocalServer) -> Client:
     return Client(cms_server.url, ADMIN_KEY)
 
 
@@ -210,7 +194,7 @@ def test_loopback_goes_without_keep_alive_and_bad_urls_are_refused() -> None:
 # --- the real API -----------------------------------------------------------------------------
 
 
-def test_a_bad_key_is_401_with_the_servers_problem(cms_server: QuietServer) -> None:
+def test_a_bad_key_is_401_with_the_servers_problem(cms_server: LocalServer) -> None:
     with pytest.raises(Unauthorized) as caught:
         Client(cms_server.url, "not-a-key").list_collections()
     error = caught.value

@@ -17,11 +17,13 @@ import pytest
 import requests
 
 from cms import cli
+from cms import importer as importer_module
 from cms.client import Client
 from cms.documents import local_images, parse_document, rewrite_images
 from cms.errors import ConnectionFailed, NotFound
 from cms.exporter import Exporter
-from cms.importer import STATE_FILE, Importer, map_front_matter
+from cms.importer import STATE_FILE, Importer, ImportReport, Planned, map_front_matter
+from cms.models import DraftSummary
 from tests import test_cms_client as shared
 from tests.conftest import free_port
 from tests.test_cms_client import tiny_png
@@ -113,6 +115,11 @@ def test_import_publishes_reports_bad_files_and_a_second_run_changes_nothing(
     ] == [("notes/broken.md", True)]
     assert (report.files, report.created, report.published, report.drafts) == (5, 4, 3, 1)
     assert report.media_uploaded == 2  # red.png is used twice, uploaded once
+    assert report.rendered is True and 0 < report.stored_seconds <= report.seconds
+    pending = admin.pending_renders(collection)
+    assert pending == [] and all(
+        d.render_status == "rendered" for d in admin.iter_drafts(collection)
+    )
     assert {e.slug for e in admin.iter_entries(collection)} == PUBLISHED
     with pytest.raises(NotFound):
         admin.get_published(collection, "work-in-progress")
@@ -152,6 +159,59 @@ def test_import_publishes_reports_bad_files_and_a_second_run_changes_nothing(
     assert "edited" in admin.get_entry(collection, "hello-world").body
     with pytest.raises(NotFound):
         admin.get_published(collection, "jekyll-style")
+
+
+def test_import_without_waiting_returns_once_stored_and_the_server_renders_after(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    blog = make_blog(tmp_path / "blog")
+    report = Importer(admin, collection, wait=False).run(blog)
+    assert report.rendered is None and report.created == 4
+    deadline = time.monotonic() + 30
+    while admin.pending_renders(collection):
+        assert time.monotonic() < deadline, "the server never rendered the batch"
+        time.sleep(0.1)
+    assert {e.slug for e in admin.iter_entries(collection)} == PUBLISHED
+
+
+class RenderingServer:
+    """Stands in for the client while the importer waits: each poll answers the next list of
+    pending slugs (the last one for ever); drafts listed as failed name one of ours."""
+
+    def __init__(self, rounds: list[list[str]], failed: dict[str, str] | None = None) -> None:
+        self.rounds, self.failed, self.polls = rounds, failed or {}, 0
+
+    def pending_renders(self, collection: str, *, up_to: int = 100) -> list[str]:
+        self.polls += 1
+        return self.rounds.pop(0) if len(self.rounds) > 1 else self.rounds[0]
+
+    def iter_drafts(self, collection: str, *, status: str, stage: str) -> Any:
+        assert status == "failed"
+        for slug, error in self.failed.items() if stage == "draft" else ():
+            yield DraftSummary.from_dict({"slug": slug, "render_error": error})
+
+
+def planned(slug: str) -> Planned:
+    return Planned(f"posts/{slug}.md", slug, {"title": slug}, "", True, "0" * 64, [])
+
+
+def test_the_wait_counts_only_this_runs_entries_and_gives_up_after_its_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importer_module, "POLL_SECONDS", 0)
+    server = RenderingServer([["a", "b", "someone-elses"], ["b", "b"], ["someone-elses"]])
+    importer = Importer(server, "blog")  # type: ignore[arg-type]
+    assert importer._wait_rendered({"a", "b"}) is True and server.polls == 3
+
+    stuck = Importer(RenderingServer([["a"]]), "blog", wait_timeout=0)  # type: ignore[arg-type]
+    assert stuck._wait_rendered({"a"}) is False
+
+    report = ImportReport()
+    failing = RenderingServer([[]], failed={"b": "title: required", "not-ours": "x"})
+    Importer(failing, "blog")._render_failures([planned("a"), planned("b")], report)  # type: ignore[arg-type]
+    assert [(f.path, f.reason) for f in report.failures] == [
+        ("posts/b.md", "draft: title: required")
+    ]
 
 
 def test_import_reports_the_servers_problem_and_resumes_after_an_interruption(

@@ -719,6 +719,7 @@ def test_pending_event_is_delivered_when_the_next_container_starts(
     api: Api, container: wiring.Container, data_dir: Path
 ) -> None:
     api.collection("blog")
+    container.events.stop()  # no background delivery: the process is about to "die"
     put_markdown(container, "content/blog/left-behind.md", DROPPED, drain=False)
     assert container.backend.index.get_entry("blog", "draft", "left-behind") is None
 
@@ -811,5 +812,6 @@ def test_malformed_record_does_not_break_the_next_write(
     )
     assert response.status_code == 201, response.body
     assert api.json("GET", "/v1/manage/content/blog/after")["render"]["status"] == "rendered"
+    assert container.events.wait_until_idle(10)  # the older message is the thread's
     assert len(api.json("GET", "/v1/manage/events/dead-letters")["items"]) == 1
     db.close()

@@ -31,26 +31,37 @@ def _chalice() -> str:
 
 
 class LocalServer:
+    """`chalice local` on a data dir. Its output goes to a file next to the data dir: it logs
+    every request, and a pipe nobody reads would fill up (64 KiB) and stall the server."""
+
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"chalice-local-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    def output(self, last: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-last:] if self.log.exists() else ""
 
     def start(self) -> None:
         env = {**os.environ, "CMS_DATA_DIR": str(self.data_dir), "CMS_ADMIN_KEY": ADMIN_KEY}
-        self.process = subprocess.Popen(
-            [_chalice(), "local", "--stage", "local", "--port", str(self.port), "--no-autoreload"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    _chalice(),
+                    *("local", "--stage", "local", "--port", str(self.port), "--no-autoreload"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode() if self.process.stdout else ""
-                pytest.fail(f"chalice local exited: {output}")
+                pytest.fail(f"chalice local exited: {self.output()}")
             try:
                 if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return

@@ -514,3 +514,40 @@ def test_thread_safe_rendering():
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+# --- the memo of recent renderings -----------------------------------------------------------
+
+
+def test_the_same_source_is_rendered_once_and_callers_get_their_own_toc(monkeypatch):
+    from chalicelib.domain import rendering
+
+    body = "# Memo test\n\nA paragraph about memoized rendering, unique to this test.\n"
+    first = render_markdown(body)
+    calls = []
+    monkeypatch.setattr(rendering, "_markdown", lambda: calls.append(1))  # a render would fail
+    second = render_markdown(body)
+    assert calls == []
+    assert second == first
+    second.toc[0]["title"] = "changed by a caller"
+    assert render_markdown(body).toc[0]["title"] == "Memo test"
+
+
+def test_the_memo_keys_on_body_and_summary():
+    body = "Body text for the memo key test, long enough to be an excerpt.\n"
+    assert render_markdown(body, summary="One").excerpt == "One"
+    assert render_markdown(body, summary="Two").excerpt == "Two"
+    assert render_markdown(body).excerpt.startswith("Body text for the memo key test")
+    assert render_markdown(body + "More.\n").html != render_markdown(body).html
+
+
+def test_the_memo_keeps_within_its_byte_budget():
+    from chalicelib.domain.rendering import Rendered, _RenderMemo
+
+    memo = _RenderMemo(budget_bytes=40_000)
+    for n in range(10):
+        memo.put(bytes([n]), Rendered("x" * 9_000, [], "", 1, 1))
+    assert memo.get(bytes([9])) is not None and memo.get(bytes([0])) is None
+    assert sum(len(r.html) + 512 for r in memo._items.values()) <= 40_000
+    memo.put(b"big", Rendered("x" * 20_000, [], "", 1, 1))  # over a quarter: not kept
+    assert memo.get(b"big") is None

@@ -12,7 +12,9 @@ unpublish), so validation, conditional writes and events are the same. What is n
   published or scheduled), false unpublishes, absent leaves publication alone;
 - each item answers on its own: a bad item is a problem+json object in its result, never a
   failed request. The request fails only when the collection does not exist, the key lacks
-  ``content:write`` or the body is not a batch at all.
+  ``content:write`` or the body is not a batch at all;
+- the response comes once every item is stored, before rendering (on both backends): entries
+  list as ``render_status: pending`` until their events are handled.
 """
 
 from __future__ import annotations
@@ -154,7 +156,9 @@ def _upsert(collection: str, item: Any) -> dict[str, Any]:
 def batch_upsert(collection: str) -> Response:
     request = bp.current_request
     require(request, "content:write")
-    require_collection(container().backend, collection)
+    c = container()
+    require_collection(c.backend, collection)
+    c.defer_events()  # locally rendered in the background, as on AWS (event_delivery.py)
     data = json_object(request)
     items = data.get("items")
     unknown = sorted(set(data) - {"items"})

@@ -94,11 +94,19 @@ def list_drafts(collection: str) -> Response:
     status = params.get("status")
     if status not in (None, "pending", "rendered", "failed"):
         raise BadRequest("status must be pending, rendered or failed.", {"parameter": "status"})
+    stage = params.get("stage", "draft")
+    if stage not in ("draft", "published"):
+        raise BadRequest("stage must be draft or published.", {"parameter": "stage"})
     after = params.get("after")
     if after is not None:
         validate_slug(after)
     items = entries.list_drafts(
-        container().backend, collection, status=status, limit=limit + 1, after=after
+        container().backend,
+        collection,
+        status=status,
+        limit=limit + 1,
+        after=after,
+        stage="published" if stage == "published" else "draft",
     )
     more = len(items) > limit
     items = items[:limit]

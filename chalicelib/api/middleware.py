@@ -1,8 +1,7 @@
-"""HTTP middleware: problem+json for every error, and local event delivery after a request."""
+"""HTTP middleware: problem+json for every error, and local event delivery around a request."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from chalice import Response
@@ -13,16 +12,15 @@ from .problems import problem_middleware
 
 __all__ = ["deliver_local_events", "problem_middleware"]
 
-log = logging.getLogger(__name__)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def deliver_local_events(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """On the local backend, S3-shaped events of this request's writes are handled before the
-    response goes out, so a client sees its write rendered. On AWS this does nothing."""
-    response = get_response(event)
-    if event.method not in ("GET", "HEAD", "OPTIONS"):
-        try:
-            container().process_events()
-        except Exception:  # the write is durable and its events stay queued for the next drain
-            log.exception("delivering local events failed")
-    return response
+    """On the local backend, the S3-shaped events of a write request are handled before its
+    response goes out, so a client sees its write rendered; a bulk write leaves them to the
+    background thread (``adapters/local/event_delivery.py``). On AWS this does nothing."""
+    delivery = container().events
+    if delivery is None:
+        return get_response(event)
+    with delivery.request(writes=event.method not in READ_METHODS):
+        return get_response(event)

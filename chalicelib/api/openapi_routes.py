@@ -282,19 +282,25 @@ ROUTES: dict[tuple[str, str], Op] = {
         body=Body(s.BatchRequest),
         description="Up to 100 items (see the BatchItem schema), each created, replaced (with "
         "its if_match) and published or unpublished as asked; an item equal to the stored "
-        "draft is left unchanged. Sending the same batch twice changes nothing.",
+        "draft is left unchanged. Sending the same batch twice changes nothing. It answers "
+        "once the items are stored; they render afterwards (render_status pending until then).",
     ),
     ("GET", "/v1/manage/content/{collection}"): Op(
         "List drafts",
         CONTENT,
-        {200: Reply("A page of drafts by slug.", s.DraftPage)},
+        {200: Reply("A page of drafts (or published snapshots) by slug.", s.DraftPage)},
         (400, 404, 422),
         scope="content:read",
         query=(
             Param(
                 "status",
                 {"type": "string", "enum": ["pending", "rendered", "failed"]},
-                "Only drafts whose render has this status.",
+                "Only entries whose render has this status.",
+            ),
+            Param(
+                "stage",
+                {"type": "string", "enum": ["draft", "published"], "default": "draft"},
+                "The drafts, or the published snapshots (scheduled ones included).",
             ),
             page_size(100, 50),
             Param("after", SLUG, "The next_after of the previous page."),

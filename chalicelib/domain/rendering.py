@@ -7,11 +7,14 @@ at cold start (only the render handler does).
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import html as html_lib
 import math
 import re
 import threading
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from typing import Any
 
 RENDERER_VERSION = "2"  # bump when the output for the same source changes
@@ -287,6 +290,54 @@ class Rendered:
     reading_time_minutes: int  # ceil(words / 230); 0 only for an empty body
 
 
+class _RenderMemo:
+    """The latest renderings by source, within a byte budget (least recently used goes first).
+
+    An entry's draft and its published snapshot share one body, and their events usually
+    reach the same process one after the other: the second is then free. Rendering is a pure
+    function of the body, the summary and RENDERER_VERSION, so a hit is always right.
+    """
+
+    def __init__(self, budget_bytes: int) -> None:
+        self._budget = budget_bytes
+        self._used = 0
+        self._items: OrderedDict[bytes, Rendered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(body: str, summary: str) -> bytes:
+        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0" + summary.encode("utf-8", "surrogatepass"))
+        return digest.digest()
+
+    @staticmethod
+    def _size(rendered: Rendered) -> int:
+        return len(rendered.html) + len(rendered.excerpt) + 512
+
+    def get(self, key: bytes) -> Rendered | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, rendered: Rendered) -> None:
+        size = self._size(rendered)
+        if size > self._budget // 4:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = rendered
+            self._used += size
+            while self._used > self._budget:
+                _, dropped = self._items.popitem(last=False)
+                self._used -= self._size(dropped)
+
+
+_memo = _RenderMemo(budget_bytes=8 * 1024 * 1024)
+
+
 def render_markdown(body: str, *, summary: str | None = None) -> Rendered:
     """Render a Markdown body to sanitized HTML plus toc, excerpt and reading statistics.
 
@@ -307,16 +358,22 @@ def render_markdown(body: str, *, summary: str | None = None) -> Rendered:
     if not body or not body.strip():
         return Rendered(html="", toc=[], excerpt=summary_text, word_count=0, reading_time_minutes=0)
 
+    key = _memo.key(body, summary_text)
+    found = _memo.get(key)
+    if found is not None:  # each caller gets a toc of its own to keep
+        return replace(found, toc=copy.deepcopy(found.toc))
     md = _markdown()
     raw = md.convert(body)
     toc = _toc(md.toc_tokens)
     clean = sanitize_html(raw)
     text = _extract(clean)
     words = _count_words("".join(text.chunks))
-    return Rendered(
+    rendered = Rendered(
         html=clean,
         toc=toc,
         excerpt=summary_text or _excerpt(text.paragraphs),
         word_count=words,
         reading_time_minutes=_reading_time(words),
     )
+    _memo.put(key, rendered)
+    return rendered

@@ -13,6 +13,7 @@ from ..domain import frontmatter
 from ..domain.collections import Collection
 from ..domain.entries import (
     EntryRecord,
+    Stage,
     object_key,
     reference_fields,
     validate_front_matter,
@@ -491,11 +492,18 @@ def editor_view(
 
 
 def list_drafts(
-    backend: Backend, collection: str, *, status: str | None, limit: int, after: str | None
+    backend: Backend,
+    collection: str,
+    *,
+    status: str | None,
+    limit: int,
+    after: str | None,
+    stage: Stage = "draft",
 ) -> list[dict[str, Any]]:
+    """The drafts of a collection by slug, or its published snapshots (``stage``)."""
     require_collection(backend, collection)
     records = backend.index.list_entries(
-        ManageQuery(collection=collection, stage="draft", status=status, limit=limit, after=after)
+        ManageQuery(collection=collection, stage=stage, status=status, limit=limit, after=after)
     )
     return [
         {

@@ -76,14 +76,28 @@ class EventQueue:
         row = self._db.connection().execute("SELECT COUNT(*) FROM event_queue").fetchone()
         return int(row[0])
 
+    def last_id(self) -> int:
+        """The newest message's id (0 when empty): later messages have larger ids."""
+        row = self._db.connection().execute("SELECT MAX(id) FROM event_queue").fetchone()
+        return int(row[0] or 0)
+
+    def next_visible_at(self) -> float | None:
+        """When the next message becomes visible (epoch seconds); None when the queue is empty."""
+        row = self._db.connection().execute("SELECT MIN(visible_at) FROM event_queue").fetchone()
+        return None if row[0] is None else float(row[0])
+
     def drain(
         self,
         handler: Handler,
         *,
         on_dead_letter: DeadLetterHook | None = None,
         max_messages: int | None = None,
+        after_id: int = 0,
+        up_to_id: int | None = None,
     ) -> int:
         """Deliver every visible message to ``handler``; returns how many were handled.
+
+        ``after_id`` and ``up_to_id`` limit it to the messages whose id is in that range.
 
         Re-entrant calls from inside a handler (a handler that writes objects) return at
         once: the outer loop picks their messages up.
@@ -94,7 +108,7 @@ class EventQueue:
         handled = 0
         try:
             while max_messages is None or handled < max_messages:
-                claimed = self._claim()
+                claimed = self._claim(after_id, up_to_id)
                 if claimed is None:
                     return handled
                 message_id, body, receives = claimed
@@ -117,13 +131,14 @@ class EventQueue:
         finally:
             self._draining.active = False
 
-    def _claim(self) -> tuple[int, dict[str, Any], int] | None:
+    def _claim(self, after_id: int, up_to_id: int | None) -> tuple[int, dict[str, Any], int] | None:
         now = time.time()
+        last = up_to_id if up_to_id is not None else 2**63 - 1
         with self._db.transaction() as conn:
             row = conn.execute(
-                "SELECT id, body, receives FROM event_queue WHERE visible_at <= ?"
-                " ORDER BY id LIMIT 1",
-                (now,),
+                "SELECT id, body, receives FROM event_queue"
+                " WHERE id > ? AND id <= ? AND visible_at <= ? ORDER BY id LIMIT 1",
+                (after_id, last, now),
             ).fetchone()
             if row is None:
                 return None

@@ -1,0 +1,172 @@
+"""When the local backend delivers its queued S3-shaped events, and in which thread.
+
+On AWS a write request returns once S3 has the object; the render and thumbnail functions
+work apart from the API. The local backend has one process, so it chooses:
+
+- after an ordinary write request, the events that request caused are handled before its
+  response goes out, so the client reads its own write rendered;
+- a bulk write (``defer``: the batch route) returns as soon as its objects are stored, as on
+  AWS; a background thread handles its events when no request is in flight, so the next
+  batch gets the CPU rather than waiting behind renders. It waits at most ``max_delay``
+  seconds for a quiet moment, then works between requests anyway;
+- the same thread handles what else is queued: messages delayed on purpose (webhook retries),
+  and messages a stopped process held when it died, once their lease runs out.
+
+A background message is never one that a request in flight may still be delivering itself:
+the thread takes only ids up to the oldest in-flight write request's starting mark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from .event_queue import EventQueue
+
+log = logging.getLogger(__name__)
+
+Drain = Callable[..., int]  # EventQueue.drain with the handler and dead-letter hook bound
+
+
+class LocalEventDelivery:
+    def __init__(
+        self,
+        queue: EventQueue,
+        drain: Drain,
+        *,
+        quiet_seconds: float = 0.05,
+        max_delay_seconds: float = 10.0,
+        chunk: int = 4,
+    ) -> None:
+        self._queue = queue
+        self._drain = drain
+        self.quiet_seconds = quiet_seconds
+        self.max_delay_seconds = max_delay_seconds
+        self.chunk = chunk
+        self._state = threading.Condition()
+        self._in_flight = 0
+        self._marks: dict[int, int] = {}  # write requests in flight: thread id -> mark
+        self._last_finished = 0.0
+        self._request = threading.local()
+        self._kicked = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+
+    # --- the request path -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def request(self, *, writes: bool) -> Iterator[None]:
+        """Wrap one HTTP request; for a write, deliver its events (or defer them) at the end."""
+        thread = threading.get_ident()
+        mark = self._queue.last_id() if writes else 0
+        with self._state:
+            self._in_flight += 1
+            if writes:
+                self._marks[thread] = mark
+        self._request.deferred = False
+        try:
+            yield
+        finally:
+            try:
+                if writes and not self._request.deferred:
+                    self._drain(after_id=mark)
+            except Exception:  # the write is durable; its events stay queued for the thread
+                log.exception("delivering local events failed")
+            finally:
+                with self._state:
+                    self._in_flight -= 1
+                    self._marks.pop(thread, None)
+                    self._last_finished = time.monotonic()
+                    self._state.notify_all()
+                if writes:
+                    self.kick()
+
+    def defer(self) -> None:
+        """This request's events go to the background thread (a bulk write)."""
+        self._request.deferred = True
+
+    def pending(self) -> int:
+        return self._queue.pending()
+
+    def deliver_all(self) -> int:
+        """Handle every visible message now, in this thread (start-up, tests, tools)."""
+        return int(self._drain())
+
+    # --- the background thread ------------------------------------------------------------
+
+    def kick(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._idle.clear()
+        self._kicked.set()
+        if self._thread is None or not self._thread.is_alive():
+            with self._state:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="cms-local-events", daemon=True
+                    )
+                    self._thread.start()
+
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        """Block until the background thread has nothing visible left to do (tests, tools)."""
+        return self._idle.wait(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._kicked.set()
+        with self._state:
+            self._state.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._kicked.wait(timeout=self._sleep_seconds())
+            self._kicked.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._work()
+            except Exception:
+                log.exception("the local event thread failed; it retries on the next write")
+                self._stopping.wait(1.0)
+
+    def _work(self) -> None:
+        started = time.monotonic()
+        while not self._stopping.is_set():
+            self._wait_for_quiet(started)
+            handled = self._drain(max_messages=self.chunk, up_to_id=self._horizon())
+            if handled == 0:
+                break
+        visible = self._queue.next_visible_at()
+        if visible is None or visible > time.time():
+            self._idle.set()
+
+    def _sleep_seconds(self) -> float | None:
+        visible = self._queue.next_visible_at()
+        if visible is None:
+            return None
+        return min(max(visible - time.time(), 0.01), 60.0)
+
+    def _wait_for_quiet(self, started: float) -> None:
+        with self._state:
+            while not self._stopping.is_set():
+                now = time.monotonic()
+                if now - started >= self.max_delay_seconds:
+                    return
+                quiet_for = now - self._last_finished
+                if self._in_flight == 0 and quiet_for >= self.quiet_seconds:
+                    return
+                wait = self.quiet_seconds if self._in_flight else self.quiet_seconds - quiet_for
+                self._state.wait(timeout=max(wait, 0.005))
+
+    def _horizon(self) -> int:
+        with self._state:
+            if self._marks:
+                return min(self._marks.values())
+        return self._queue.last_id()

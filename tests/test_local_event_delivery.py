@@ -1,0 +1,211 @@
+"""When the local backend handles its queued events: in the request, or in the background.
+
+The class is tested on a real SQLite queue with a recording handler; the API tests at the
+end check what a client sees: a single write is rendered when its response comes, a batch is
+stored first and rendered by the background thread.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.adapters.local.event_delivery import LocalEventDelivery
+from chalicelib.adapters.local.event_queue import EventQueue
+from chalicelib.adapters.local.sqlite import Database
+
+from .conftest import ADMIN_KEY
+
+
+class Recorder:
+    def __init__(self, queue: EventQueue) -> None:
+        self.queue = queue
+        self.seen: list[str] = []
+        self.threads: set[str] = set()
+        self.lock = threading.Lock()
+
+    def drain(self, **scope: Any) -> int:
+        return self.queue.drain(self.handle, **scope)
+
+    def handle(self, message: dict[str, Any]) -> None:
+        with self.lock:
+            self.seen.append(message["n"])
+            self.threads.add(threading.current_thread().name)
+
+    def send(self, name: str, *, delay: float = 0.0) -> None:
+        self.queue.send({"n": name}, delay_seconds=delay)
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> Iterator[Recorder]:
+    from chalicelib.adapters.local.event_queue import SCHEMA
+
+    db = Database(tmp_path / "queue.sqlite3", SCHEMA)
+    yield Recorder(EventQueue(db))
+    db.close()
+
+
+def delivery(recorder: Recorder, **options: Any) -> LocalEventDelivery:
+    return LocalEventDelivery(recorder.queue, recorder.drain, **options)
+
+
+def eventually(check: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_write_request_handles_its_own_events_and_leaves_older_ones(recorder):
+    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=60)
+    try:
+        recorder.send("backlog-1")
+        recorder.send("backlog-2")
+        with events.request(writes=True):
+            recorder.send("mine")
+        assert recorder.seen == ["mine"]
+        assert recorder.threads == {threading.current_thread().name}
+        assert recorder.queue.pending() == 2  # the thread waits for a quiet minute
+    finally:
+        events.stop()
+
+
+def test_a_read_request_handles_nothing(recorder):
+    events = delivery(recorder)
+    recorder.send("queued")
+    with events.request(writes=False):
+        pass
+    assert recorder.seen == []
+    assert recorder.queue.pending() == 1
+
+
+def test_a_deferred_request_returns_before_its_events_and_the_thread_handles_them(recorder):
+    events = delivery(recorder, quiet_seconds=0.01)
+    try:
+        with events.request(writes=True):
+            events.defer()
+            for n in range(5):
+                recorder.send(f"bulk-{n}")
+        assert events.wait_until_idle(5)
+        assert recorder.seen == [f"bulk-{n}" for n in range(5)]
+        assert recorder.threads == {"cms-local-events"}
+    finally:
+        events.stop()
+
+
+def test_the_thread_waits_while_a_request_is_in_flight(recorder):
+    events = delivery(recorder, quiet_seconds=0.01, max_delay_seconds=60)
+    try:
+        recorder.send("backlog")
+        with events.request(writes=False):
+            events.kick()
+            time.sleep(0.3)
+            assert recorder.seen == []
+        assert events.wait_until_idle(5)
+        assert recorder.seen == ["backlog"]
+    finally:
+        events.stop()
+
+
+def test_past_the_delay_it_works_between_requests_but_never_takes_an_in_flight_write(recorder):
+    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=0)
+    try:
+        recorder.send("backlog")
+        with events.request(writes=True):
+            recorder.send("mine")
+            events.kick()
+            eventually(lambda: recorder.seen == ["backlog"])
+            time.sleep(0.2)
+            assert recorder.seen == ["backlog"]  # "mine" is the request's own to deliver
+        assert recorder.seen == ["backlog", "mine"]
+    finally:
+        events.stop()
+
+
+def test_a_delayed_message_is_handled_when_it_becomes_visible_without_another_write(recorder):
+    events = delivery(recorder, quiet_seconds=0.01)
+    try:
+        recorder.send("retry", delay=0.3)
+        events.kick()
+        time.sleep(0.1)
+        assert recorder.seen == []
+        eventually(lambda: recorder.seen == ["retry"])
+    finally:
+        events.stop()
+
+
+def test_stop_ends_the_thread(recorder):
+    events = delivery(recorder)
+    events.kick()
+    events.stop()
+    assert events._thread is not None and not events._thread.is_alive()
+    events.kick()  # after stop: nothing starts
+    assert not events._thread.is_alive()
+
+
+# --- through the API ---------------------------------------------------------------------------
+
+HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"}
+
+
+def batch_body(start: int, count: int) -> str:
+    items = [
+        {
+            "slug": f"bulk-{n}",
+            "front_matter": {"title": f"Bulk {n}", "tags": ["bulk"]},
+            "body": f"# Bulk {n}\n\nThe body of entry {n}.\n",
+            "publish": True,
+        }
+        for n in range(start, start + count)
+    ]
+    return json.dumps({"items": items})
+
+
+def test_a_batch_is_stored_at_once_and_rendered_in_the_background(client):
+    client.http.put("/v1/manage/collections/blog", body=json.dumps({}), headers=HEADERS)
+    events = wiring.container().events
+    events.quiet_seconds = 60  # hold the thread back while the test looks
+    response = client.http.post(
+        "/v1/manage/content/blog/batch", body=batch_body(0, 5), headers=HEADERS
+    )
+    assert response.status_code == 200
+    assert json.loads(response.body)["summary"]["created"] == 5
+    listed = client.http.get("/v1/manage/content/blog?status=pending", headers=HEADERS)
+    assert len(json.loads(listed.body)["items"]) == 5
+    published = client.http.get(
+        "/v1/manage/content/blog?status=pending&stage=published", headers=HEADERS
+    )
+    assert len(json.loads(published.body)["items"]) == 5
+    assert json.loads(client.http.get("/v1/content/blog").body)["items"] == []
+
+    client.http.post(
+        "/v1/manage/content/blog",
+        body=json.dumps({"front_matter": {"title": "Single"}, "body": "*one*"}),
+        headers=HEADERS,
+    )
+    single = client.http.get("/v1/manage/content/blog/single", headers=HEADERS)
+    assert json.loads(single.body)["render"]["status"] == "rendered"  # its own, not the backlog
+    pending = client.http.get("/v1/manage/content/blog?status=pending", headers=HEADERS)
+    assert len(json.loads(pending.body)["items"]) == 5
+
+    events.quiet_seconds = 0.01
+    events.kick()
+    assert events.wait_until_idle(10)
+    listed = json.loads(client.http.get("/v1/content/blog?limit=10").body)["items"]
+    assert sorted(item["slug"] for item in listed) == [f"bulk-{n}" for n in range(5)]
+    entry = json.loads(client.http.get("/v1/content/blog/bulk-3").body)
+    assert '<h1 id="bulk-3">Bulk 3</h1>' in entry["html"]
+
+
+def test_the_stage_parameter_is_checked(client):
+    client.http.put("/v1/manage/collections/blog", body=json.dumps({}), headers=HEADERS)
+    response = client.http.get("/v1/manage/content/blog?stage=both", headers=HEADERS)
+    assert response.status_code == 400
+    assert json.loads(response.body)["parameter"] == "stage"
