@@ -321,6 +321,11 @@ class _RenderMemo:
                 self._items.move_to_end(key)
             return found
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._used = 0
+
     def put(self, key: bytes, rendered: Rendered) -> None:
         size = self._size(rendered)
         if size > self._budget // 4:
@@ -336,6 +341,11 @@ class _RenderMemo:
 
 
 _memo = _RenderMemo(budget_bytes=8 * 1024 * 1024)
+
+
+def clear_memo() -> None:
+    """Forget the memoized renderings (benchmarks that must render every time)."""
+    _memo.clear()
 
 
 def render_markdown(body: str, *, summary: str | None = None) -> Rendered:
