@@ -1,4 +1,4 @@
-"""The `cms` command: serve, import, export, keys, reindex, dlq.
+"""The `cms` command: serve, import, export, keys, reindex, dlq, webhooks.
 
 Exit codes: 0 done; 1 done, but some files or entries failed (each is reported); 2 bad usage;
 3 the server refused (its problem+json is shown); 4 the server could not be reached.
@@ -25,6 +25,7 @@ from .progress import NullProgress, Progress, RichProgress
 OK, FAILURES, USAGE, REFUSED, UNREACHABLE = 0, 1, 2, 3, 4
 DEFAULT_URL = "http://127.0.0.1:8000"
 SCOPES = ("content:read", "content:write", "media:read", "media:write", "admin")
+WEBHOOK_EVENTS = ("entry.published", "entry.unpublished", "entry.deleted", "media.ready")
 
 
 class Output:
@@ -151,6 +152,32 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id")
 
     command("reindex", "rebuild the index from the objects (admin)")
+
+    hooks = command("webhooks", "webhook targets, their deliveries, and a local receiver")
+    hook_commands = hooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = action(hook_commands, "create", "add a target; its signing secret is shown once")
+    add.add_argument("target_url", metavar="URL")
+    add.add_argument(
+        "--event", action="append", dest="events", choices=WEBHOOK_EVENTS, required=True
+    )
+    add.add_argument("--description", default="")
+    action(hook_commands, "list", "list targets (never their secrets)")
+    remove = action(hook_commands, "delete", "remove a target")
+    remove.add_argument("id")
+    log = action(hook_commands, "deliveries", "the latest deliveries and their outcome")
+    log.add_argument("--limit", type=int, default=20)
+    replay = action(hook_commands, "replay", "send a delivery's body again")
+    replay.add_argument("id")
+    listen = action(
+        hook_commands, "listen", "receive deliveries here, check their signature, print them"
+    )
+    listen.add_argument("--host", default="127.0.0.1")
+    listen.add_argument("--port", type=int, default=9000)
+    listen.add_argument(
+        "--secret",
+        default=os.environ.get("CMS_WEBHOOK_SECRET"),
+        help="the webhook's signing secret (env CMS_WEBHOOK_SECRET); without it nothing is checked",
+    )
 
     dlq = command("dlq", "the dead-letter queue of failed events (admin)")
     dlq_commands = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -328,6 +355,79 @@ def run_dlq(args: argparse.Namespace, out: Output) -> int:
     return OK
 
 
+def run_webhooks(args: argparse.Namespace, out: Output) -> int:
+    if args.action == "listen":
+        return listen_for_webhooks(args, out)
+    client = _client(args)
+    if args.action == "create":
+        hook = client.create_webhook(args.target_url, args.events, description=args.description)
+        out.result(hook.raw, lambda: out.line(f"{hook.id} {hook.url} [{', '.join(hook.events)}]"))
+        if not out.as_json and not out.quiet:
+            out.line(f"secret: {hook.secret}")
+            out.err.print("This is the only time the secret is shown: store it now.", markup=False)
+    elif args.action == "list":
+        hooks = client.list_webhooks()
+
+        def human_targets() -> None:
+            for h in hooks:
+                state = "" if h.enabled else "  (disabled)"
+                out.line(f"{h.id}  {h.url}  [{', '.join(h.events)}]{state}")
+            out.line(f"{len(hooks)} webhook(s)")
+
+        out.result({"items": [h.raw for h in hooks]}, human_targets)
+    elif args.action == "delete":
+        client.delete_webhook(args.id)
+        out.result({"deleted": args.id}, lambda: out.line(f"deleted {args.id}"))
+    elif args.action == "deliveries":
+        deliveries = client.webhook_deliveries(limit=args.limit)
+
+        def human_deliveries() -> None:
+            for d in deliveries:
+                answer = d.response_status or d.error or ""
+                out.line(
+                    f"{d.id}  {d.event:<18} {d.status:<10} attempts={d.attempts}  {answer}  {d.url}"
+                )
+            out.line(f"{len(deliveries)} deliveries")
+
+        out.result({"items": [d.raw for d in deliveries]}, human_deliveries)
+    else:
+        again = client.replay_delivery(args.id)
+        out.result(again.raw, lambda: out.line(f"replayed as {again.id} ({again.status})"))
+    return OK
+
+
+def listen_for_webhooks(args: argparse.Namespace, out: Output) -> int:
+    from .webhooks import Received, Receiver
+
+    def show(delivery: Received) -> None:
+        if out.as_json:
+            line = {
+                "event": delivery.event,
+                "delivery": delivery.delivery_id,
+                "verified": delivery.verified,
+                "payload": delivery.payload,
+            }
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
+        check = {True: "signature ok", False: "BAD SIGNATURE", None: "not checked"}
+        data = delivery.payload.get("data", {}) if isinstance(delivery.payload, dict) else {}
+        what = "/".join(str(data[k]) for k in ("collection", "slug", "id") if k in data)
+        verdict = check[delivery.verified]
+        out.line(f"{delivery.event:<18} {what:<40} {delivery.delivery_id}  {verdict}")
+
+    receiver = Receiver(show, secret=args.secret, host=args.host, port=args.port)
+    checked = "checking signatures" if args.secret else "not checking signatures (no --secret)"
+    out.err.print(f"Listening for webhooks on {receiver.url} ({checked}); Ctrl-C stops.")
+    try:
+        receiver.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.server.server_close()
+    return OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "serve": run_serve,
     "import": run_import,
@@ -335,6 +435,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Output], int]] = {
     "keys": run_keys,
     "reindex": run_reindex,
     "dlq": run_dlq,
+    "webhooks": run_webhooks,
 }
 
 

@@ -41,8 +41,11 @@ from .models import (
     Publication,
     PublishedEntry,
     SyncPage,
+    Webhook,
+    WebhookDelivery,
 )
 
+WEBHOOKS = "/v1/manage/webhooks"
 DIRECT_UPLOAD_LIMIT = 4 * 1024 * 1024  # the server's CMS_MEDIA_MAX_DIRECT_BYTES default
 RETRY_STATUSES = frozenset({429, 503})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -551,6 +554,29 @@ class Client:
 
     def reindex(self) -> Json:
         return dict(self._json("POST", "/v1/manage/reindex"))
+
+    def create_webhook(self, url: str, events: Sequence[str], *, description: str = "") -> Webhook:
+        """A webhook target; the answer carries its signing secret, shown this once."""
+        body: Json = {"url": url, "events": list(events)}
+        if description:
+            body["description"] = description
+        return Webhook.from_dict(self._json("POST", WEBHOOKS, json_body=body))
+
+    def list_webhooks(self) -> list[Webhook]:
+        return [Webhook.from_dict(w) for w in self._json("GET", WEBHOOKS)["items"]]
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.request("DELETE", f"{WEBHOOKS}/{_seg(webhook_id)}")
+
+    def webhook_deliveries(self, *, limit: int = 50) -> list[WebhookDelivery]:
+        """The latest deliveries, newest first, with their outcome."""
+        data = self._json("GET", f"{WEBHOOKS}/deliveries", params={"limit": limit})
+        return [WebhookDelivery.from_dict(d) for d in data["items"]]
+
+    def replay_delivery(self, delivery_id: str) -> WebhookDelivery:
+        """Send a delivery's exact body again (a new delivery, returned)."""
+        path = f"{WEBHOOKS}/deliveries/{_seg(delivery_id)}/replay"
+        return WebhookDelivery.from_dict(self._json("POST", path))
 
     def dead_letters(self) -> list[DeadLetter]:
         data = self._json("GET", "/v1/manage/events/dead-letters")

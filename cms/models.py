@@ -320,6 +320,61 @@ class DeadLetter:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    description: str
+    secret: str | None = None  # only when just created: the signing secret, shown once
+    raw: Json = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Json) -> Webhook:
+        return cls(
+            str(data["id"]),
+            str(data.get("url", "")),
+            _strs(data.get("events")),
+            bool(data.get("enabled", True)),
+            str(data.get("description", "")),
+            _str_or_none(data.get("secret")),
+            data,
+        )
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    id: str
+    webhook_id: str
+    event: str
+    url: str
+    status: str  # pending, succeeded, failed
+    attempts: int
+    response_status: int | None
+    error: str | None
+    created_at: str | None
+    updated_at: str | None
+    raw: Json = field(repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Json) -> WebhookDelivery:
+        attempts, status = data.get("attempts"), data.get("response_status")
+        return cls(
+            str(data["id"]),
+            str(data.get("webhook_id", "")),
+            str(data.get("event", "")),
+            str(data.get("url", "")),
+            str(data.get("status", "")),
+            attempts if isinstance(attempts, int) else 0,
+            status if isinstance(status, int) else None,
+            _str_or_none(data.get("error")),
+            _str_or_none(data.get("created_at")),
+            _str_or_none(data.get("updated_at")),
+            data,
+        )
+
+
+@dataclass(frozen=True)
 class BatchItem:
     """What to write in a batch upsert: ``publish`` True publishes, False unpublishes."""
 

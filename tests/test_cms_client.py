@@ -7,12 +7,14 @@ import http.server
 import io
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from cms import client as client_module
 from cms.client import Client, retry_after_seconds
@@ -334,3 +336,72 @@ def test_the_client_package_never_imports_the_server() -> None:
                 else []
             )
             assert not any(n.split(".")[0] in ("chalicelib", "app") for n in names), path.name
+
+
+# --- the receiving end of webhooks -----------------------------------------------------------
+
+
+def test_the_sdks_verify_accepts_the_servers_signature_and_nothing_else() -> None:
+    from chalicelib.domain.webhooks import sign
+    from cms.webhooks import verify
+
+    body, now = b'{"event": "entry.published"}', 1_800_000_000
+    header = sign("s3cret", now, body)
+    assert verify("s3cret", header, body, now=now + 299)
+    assert not verify("s3cret", header, body, now=now + 301)  # too old: a replayed request
+    assert not verify("s3cret", header, body + b" ", now=now)
+    assert not verify("other", header, body, now=now)
+    for bad in (None, "", "t=abc,v1=00", "v1=00", "garbage", header.replace("v1=", "v0=")):
+        assert not verify("s3cret", bad, body, now=now)
+
+
+def test_the_receiver_answers_204_to_a_signed_delivery_and_401_to_a_forged_one() -> None:
+    from chalicelib.domain.webhooks import sign
+    from cms.webhooks import Received, Receiver
+
+    seen: list[Received] = []
+    receiver = Receiver(seen.append, secret="s3cret").start()
+    try:
+        body = json.dumps({"event": "entry.published", "data": {"slug": "a"}}).encode()
+        headers = {"X-CMS-Event": "entry.published", "X-CMS-Delivery": "d1"}
+        good = sign("s3cret", int(time.time()), body)
+        ok = requests.post(receiver.url, data=body, headers={**headers, "X-CMS-Signature": good})
+        forged = sign("guess", int(time.time()), body)
+        bad = requests.post(receiver.url, data=body, headers={**headers, "X-CMS-Signature": forged})
+        assert (ok.status_code, bad.status_code) == (204, 401)
+        assert [(r.event, r.delivery_id, r.verified) for r in seen] == [
+            ("entry.published", "d1", True),
+            ("entry.published", "d1", False),
+        ]
+        assert seen[0].payload["data"]["slug"] == "a"
+    finally:
+        receiver.stop()
+
+
+def test_webhook_targets_and_deliveries_through_the_sdk(admin: Client) -> None:
+    from cms.webhooks import Received, Receiver
+
+    seen: list[Received] = []
+    receiver = Receiver(seen.append).start()
+    hook = admin.create_webhook(receiver.url, ["entry.published"], description="sdk test")
+    try:
+        assert hook.secret and hook.events == ["entry.published"]
+        receiver.secret = hook.secret
+        assert hook.id in {h.id for h in admin.list_webhooks()}
+        name = f"c-{uuid.uuid4().hex[:10]}"
+        admin.put_collection(name, "Hooks")
+        draft = admin.create_entry(name, {"title": "Hooked"}, "Body.")
+        admin.publish(name, draft.slug)
+        deadline = time.monotonic() + 20
+        while not seen:
+            assert time.monotonic() < deadline, "no delivery arrived"
+            time.sleep(0.05)
+        assert seen[0].verified is True and seen[0].payload["data"]["slug"] == "hooked"
+        mine = [d for d in admin.webhook_deliveries() if d.webhook_id == hook.id]
+        assert mine and mine[0].status == "succeeded" and mine[0].response_status == 204
+        again = admin.replay_delivery(mine[0].id)
+        assert again.id != mine[0].id and again.event == "entry.published"
+    finally:
+        admin.delete_webhook(hook.id)
+        receiver.stop()
+    assert hook.id not in {h.id for h in admin.list_webhooks()}

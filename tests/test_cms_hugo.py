@@ -1,6 +1,8 @@
 """A real site build: a sample blog is imported into `chalice local`, exported as a Hugo
 content folder and built with the real `hugo` binary; then one post changes and a second
-export touches only its files.
+export touches only its files. Then the README's walk-through, step by step, with the `cms`
+command on the examples/ folder: import, export, a webhook and its receiver, an edit, an
+incremental export and the site built.
 
 hugo is installed by .ci/run (Debian's package). Outside CI a machine without it skips this
 test, saying so; in CI (``CI`` set) a missing hugo fails it.
@@ -8,11 +10,19 @@ test, saying so; in CI (``CI`` set) a missing hugo fails it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import select
 import shutil
+import signal
+import socket
 import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +30,9 @@ from cms.client import Client
 from cms.exporter import Exporter
 from cms.importer import Importer
 from tests import test_cms_client as shared
-from tests.test_cms_import_export import PUBLISHED, make_blog
+from tests.conftest import free_port
+from tests.test_cms_import_export import PUBLISHED, make_blog, run_cli
+from tests.test_local_server import ADMIN_KEY
 
 cms_server, admin, collection = shared.cms_server, shared.admin, shared.collection  # fixtures
 
@@ -31,29 +43,7 @@ if HUGO is None and not os.environ.get("CI"):
         allow_module_level=True,
     )
 
-SITE_FILES = {
-    "hugo.toml": (
-        'baseURL = "http://example.org/"\n'
-        'title = "Sample blog"\n'
-        'disableKinds = ["RSS", "sitemap", "robotsTXT", "404"]\n'
-        "[taxonomies]\n"
-        'tag = "tags"\n'
-    ),
-    "layouts/_default/baseof.html": (
-        "<!DOCTYPE html>\n<html><head><title>{{ .Title }}</title></head>\n"
-        '<body>{{ block "main" . }}{{ end }}</body></html>\n'
-    ),
-    "layouts/_default/single.html": (
-        '{{ define "main" }}<article><h1>{{ .Title }}</h1>'
-        '<time>{{ .Date.Format "2006-01-02" }}</time>{{ .Content }}'
-        '<ul class="tags">{{ range .Params.tags }}<li>{{ . }}</li>{{ end }}</ul>'
-        "</article>{{ end }}\n"
-    ),
-    "layouts/_default/list.html": (
-        '{{ define "main" }}<h1>{{ .Title }}</h1><ul>{{ range .Pages }}'
-        '<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul>{{ end }}\n'
-    ),
-}
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def build_site(site: Path) -> Path:
@@ -78,9 +68,7 @@ def test_import_export_and_build_a_hugo_site(
     assert imported.created == 4 and [f.path for f in imported.failures] == ["notes/broken.md"]
 
     site = tmp_path / "site"
-    for rel, text in SITE_FILES.items():
-        (site / rel).parent.mkdir(parents=True, exist_ok=True)
-        (site / rel).write_text(text)
+    shutil.copytree(EXAMPLES / "hugo-site", site)
     first = Exporter(admin, "hugo", collections=[collection]).run(site)
     assert first.ok and first.entries == 3
     public = build_site(site)
@@ -112,3 +100,94 @@ def test_import_export_and_build_a_hugo_site(
     assert second.removed == [] and second.entries == 1
     public = build_site(site)
     assert "A postscript." in (section / "summer-trip" / "index.html").read_text()
+
+
+def test_the_readme_walk_through(
+    cms_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = ["--url", cms_server.url, "--key", ADMIN_KEY]
+    collection = f"blog-{uuid.uuid4().hex[:8]}"  # the server is shared with other tests
+
+    def cms(*argv: str) -> dict[str, Any]:
+        code, out, err = run_cli(capsys, *server, "--json", *argv)
+        assert code == 0, out + err
+        return json.loads(out) if out.strip() else {}
+
+    posts = tmp_path / "my-posts"
+    shutil.copytree(EXAMPLES / "blog", posts)
+    imported = cms("import", str(posts), "--collection", collection, "--create-collection")
+    assert (imported["created"], imported["published"], imported["drafts"]) == (4, 3, 1)
+    assert imported["media_uploaded"] == 2 and imported["rendered"] is True
+
+    site = tmp_path / "site"
+    shutil.copytree(EXAMPLES / "hugo-site", site)
+    exported = cms("export", str(site), "--format", "hugo")
+    assert exported["entries"] >= 3
+    assert (site / "content" / collection / "markdown-tour" / "index.md").is_file()
+
+    listener = Listener()  # the README listens on port 9000; a free port here
+    hook = cms("webhooks", "create", listener.url, "--event", "entry.published")
+    try:
+        listener.start(hook["secret"])
+
+        hello = posts / "posts" / "2024" / "hello-world.md"
+        hello.write_text(hello.read_text() + "\nOne more line, added by hand.\n")
+        again = cms("import", str(posts), "--collection", collection)
+        assert (again["updated"], again["skipped"], again["created"]) == (1, 3, 0)
+
+        received = listener.next_delivery(timeout=30)
+        assert received["event"] == "entry.published" and received["verified"] is True
+        assert received["payload"]["data"]["slug"] == "hello-world"
+        assert received["payload"]["data"]["collection"] == collection
+    finally:
+        listener.stop()
+        cms("webhooks", "delete", hook["id"])
+
+    incremental = cms("export", str(site), "--format", "hugo")
+    assert incremental["written"] == [f"content/{collection}/hello-world/index.md"]
+    deliveries = cms("webhooks", "deliveries")["items"]
+    assert any(d["status"] == "succeeded" and d["webhook_id"] == hook["id"] for d in deliveries)
+    public = build_site(site)
+    page = (public / collection / "hello-world" / "index.html").read_text()
+    assert "One more line, added by hand." in page
+    image = re.search(r'<img src="([^"]+)" alt="The harbour at dusk"', page)
+    assert image and (public / collection / "hello-world" / image.group(1)).is_file()
+    assert "work-in-progress" not in {p.name for p in (public / collection).iterdir()}
+
+
+class Listener:
+    """`cms webhooks listen --json` in a process of its own, as the README runs it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self, secret: str) -> None:
+        argv = [sys.executable, "-m", "cms", "--json", "webhooks", "listen"]
+        argv += ["--port", str(self.port), "--secret", secret]
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "cms webhooks listen did not start"
+                time.sleep(0.1)
+
+    def next_delivery(self, timeout: float) -> dict[str, Any]:
+        assert self.process is not None and self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        assert ready, "no webhook delivery arrived"
+        return dict(json.loads(self.process.stdout.readline()))
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
