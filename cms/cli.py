@@ -190,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
 # --- commands -------------------------------------------------------------------------------
 
 
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 def _client(args: argparse.Namespace) -> Client:
     return Client(args.url, args.key, timeout=args.timeout)
 
@@ -269,10 +273,10 @@ def _show_import(report: ImportReport, out: Output) -> None:
         out.err.print(f"warning: {warning}", style="yellow", markup=False)
     rate = f"{report.files / report.seconds:.0f} files/s" if report.seconds else ""
     out.line(
-        f"{report.files} files: {report.created} created, {report.updated} updated, "
+        f"{plural(report.files, 'file')}: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.skipped} skipped (not modified since the last "
         f"import), {len(report.failures)} failed; {report.published} published, "
-        f"{report.drafts} drafts; {report.media_uploaded} images uploaded "
+        f"{plural(report.drafts, 'draft')}; {plural(report.media_uploaded, 'image')} uploaded "
         f"({report.seconds:.1f} s, {rate}; stored in {report.stored_seconds:.1f} s)"
     )
 
@@ -303,8 +307,9 @@ def _show_export(report: ExportReport, out: Output) -> None:
     for rel in report.removed:
         out.line(f"removed {rel}")
     out.line(
-        f"{report.entries} entries updated, {report.deleted} removed: {len(report.written)} "
-        f"files written, {len(report.removed)} removed, {report.unchanged_files} unchanged "
+        f"{plural(report.entries, 'entry', 'entries')} updated, {report.deleted} removed: "
+        f"{plural(len(report.written), 'file')} written, {len(report.removed)} removed, "
+        f"{report.unchanged_files} unchanged "
         f"({report.seconds:.1f} s)"
     )
 
@@ -387,7 +392,7 @@ def run_webhooks(args: argparse.Namespace, out: Output) -> int:
                 out.line(
                     f"{d.id}  {d.event:<18} {d.status:<10} attempts={d.attempts}  {answer}  {d.url}"
                 )
-            out.line(f"{len(deliveries)} deliveries")
+            out.line(plural(len(deliveries), "delivery", "deliveries"))
 
         out.result({"items": [d.raw for d in deliveries]}, human_deliveries)
     else:

@@ -382,7 +382,7 @@ class Importer:
         after it stores: in the background locally, in the render function on AWS).
         False if that took longer than ``wait_timeout``."""
         deadline = time.monotonic() + self.wait_timeout
-        cap = 100
+        cap, pause = 100, POLL_SECONDS / 8
         with self.progress.task("Rendering on the server", len(slugs)) as bar:
             done = 0
             while True:
@@ -397,7 +397,8 @@ class Importer:
                     done = now_done
                 if time.monotonic() > deadline:
                     return False
-                time.sleep(POLL_SECONDS)
+                time.sleep(pause)
+                pause = min(pause * 2, POLL_SECONDS)
 
     def _render_failures(self, todo: list[Planned], report: ImportReport) -> None:
         """Entries of this run whose render failed on the server, as failures of their file."""
