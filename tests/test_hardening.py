@@ -121,7 +121,7 @@ def test_missing_rendered_html_is_a_404_not_a_500(api: Api, container: wiring.Co
     container.backend.objects.delete(record.html_key)
     from chalicelib.services import delivery
 
-    delivery._bodies = delivery._Lru(1 << 20)
+    delivery._bodies.clear()
     assert problem(api.call("GET", f"/v1/content/blog/{slug}", auth=False))["status"] == 404
 
 

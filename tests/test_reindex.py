@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib import wiring
+from chalicelib.domain.sized_lru import SizedLru
 from chalicelib.services import delivery
 from tests.conftest import Api, problem
 
@@ -88,7 +89,7 @@ def test_wipe_and_reindex_answers_exactly_as_before(
     assert before["blog/post-0"][0] == 200 and before["docs/dropped"][0] == 200
 
     container.backend.index.clear()
-    monkeypatch.setattr(delivery, "_bodies", delivery._Lru(1 << 20))  # nothing served from cache
+    monkeypatch.setattr(delivery, "_bodies", SizedLru(1 << 20, len))  # nothing served from cache
     problem(api.call("GET", "/v1/content/blog", auth=False))  # the index is empty: 404
 
     report = api.json("POST", "/v1/manage/reindex")

@@ -541,13 +541,15 @@ def test_the_memo_keys_on_body_and_summary():
     assert render_markdown(body + "More.\n").html != render_markdown(body).html
 
 
-def test_the_memo_keeps_within_its_byte_budget():
-    from chalicelib.domain.rendering import Rendered, _RenderMemo
+def test_the_sized_lru_keeps_within_its_budget_and_refuses_big_items():
+    from chalicelib.domain.sized_lru import SizedLru
 
-    memo = _RenderMemo(budget_bytes=40_000)
+    memo: SizedLru[bytes, Rendered] = SizedLru(40_000, lambda r: len(r.html) + 512, max_item=10_000)
     for n in range(10):
         memo.put(bytes([n]), Rendered("x" * 9_000, [], "", 1, 1))
     assert memo.get(bytes([9])) is not None and memo.get(bytes([0])) is None
-    assert sum(len(r.html) + 512 for r in memo._items.values()) <= 40_000
-    memo.put(b"big", Rendered("x" * 20_000, [], "", 1, 1))  # over a quarter: not kept
+    assert memo.used <= 40_000
+    memo.put(b"big", Rendered("x" * 20_000, [], "", 1, 1))  # over max_item: not kept
     assert memo.get(b"big") is None
+    memo.clear()
+    assert memo.get(bytes([9])) is None and memo.used == 0

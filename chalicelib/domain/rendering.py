@@ -13,9 +13,10 @@ import html as html_lib
 import math
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
+
+from .sized_lru import SizedLru
 
 RENDERER_VERSION = "2"  # bump when the output for the same source changes
 
@@ -290,57 +291,21 @@ class Rendered:
     reading_time_minutes: int  # ceil(words / 230); 0 only for an empty body
 
 
-class _RenderMemo:
-    """The latest renderings by source, within a byte budget (least recently used goes first).
-
-    An entry's draft and its published snapshot share one body, and their events usually
-    reach the same process one after the other: the second is then free. Rendering is a pure
-    function of the body, the summary and RENDERER_VERSION, so a hit is always right.
-    """
-
-    def __init__(self, budget_bytes: int) -> None:
-        self._budget = budget_bytes
-        self._used = 0
-        self._items: OrderedDict[bytes, Rendered] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(body: str, summary: str) -> bytes:
-        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass"))
-        digest.update(b"\0" + summary.encode("utf-8", "surrogatepass"))
-        return digest.digest()
-
-    @staticmethod
-    def _size(rendered: Rendered) -> int:
-        return len(rendered.html) + len(rendered.excerpt) + 512
-
-    def get(self, key: bytes) -> Rendered | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._used = 0
-
-    def put(self, key: bytes, rendered: Rendered) -> None:
-        size = self._size(rendered)
-        if size > self._budget // 4:
-            return
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = rendered
-            self._used += size
-            while self._used > self._budget:
-                _, dropped = self._items.popitem(last=False)
-                self._used -= self._size(dropped)
+def _memo_key(body: str, summary: str) -> bytes:
+    digest = hashlib.sha256(body.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0" + summary.encode("utf-8", "surrogatepass"))
+    return digest.digest()
 
 
-_memo = _RenderMemo(budget_bytes=8 * 1024 * 1024)
+def _memo_size(rendered: Rendered) -> int:
+    return len(rendered.html) + len(rendered.excerpt) + 512
+
+
+# The latest renderings by source. An entry's draft and its published snapshot share one
+# body, and their events usually reach the same process one after the other: the second is
+# then free. Rendering is a pure function of the body, the summary and RENDERER_VERSION, so a
+# hit is always right.
+_memo: SizedLru[bytes, Rendered] = SizedLru(8 * 1024 * 1024, _memo_size, max_item=2 * 1024 * 1024)
 
 
 def clear_memo() -> None:
@@ -368,7 +333,7 @@ def render_markdown(body: str, *, summary: str | None = None) -> Rendered:
     if not body or not body.strip():
         return Rendered(html="", toc=[], excerpt=summary_text, word_count=0, reading_time_minutes=0)
 
-    key = _memo.key(body, summary_text)
+    key = _memo_key(body, summary_text)
     found = _memo.get(key)
     if found is not None:  # each caller gets a toc of its own to keep
         return replace(found, toc=copy.deepcopy(found.toc))

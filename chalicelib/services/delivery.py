@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +15,7 @@ from ..domain.limits import Limits, parse_page_size
 from ..domain.media_html import UrlFor, referenced_ids, resolve, valid_ids
 from ..domain.names import normalize_tag, validate_slug
 from ..domain.rendering import RENDERER_VERSION  # a constant: Markdown itself stays unloaded
+from ..domain.sized_lru import SizedLru
 from ..domain.timeutil import to_iso
 from ..ports import SORT_ORDERS, Backend, ObjectNotFound, PageQuery
 from .collections import require_collection
@@ -133,35 +132,7 @@ def entity_tag(record: EntryRecord) -> str:
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40] + '"'
 
 
-class _Lru:
-    """A thread-safe LRU of immutable strings, bounded by their total size."""
-
-    def __init__(self, max_chars: int) -> None:
-        self._max = max_chars
-        self._used = 0
-        self._items: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: str) -> None:
-        if len(value) > self._max:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._used += len(value) - (len(old) if old is not None else 0)
-            self._items[key] = value
-            while self._used > self._max:
-                _, evicted = self._items.popitem(last=False)
-                self._used -= len(evicted)
-
-
-_bodies = _Lru(32 * 1024 * 1024)  # per container; bodies are immutable per ETag
+_bodies: SizedLru[str, str] = SizedLru(32 * 1024 * 1024, len)  # immutable per ETag
 
 
 def cached_entry(backend: Backend, entry: PublishedEntry) -> tuple[str | None, str | None]:
