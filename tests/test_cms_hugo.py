@@ -16,7 +16,6 @@ import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -125,11 +124,15 @@ def test_the_readme_walk_through(
     assert exported["entries"] >= 3
     assert (site / "content" / collection / "markdown-tour" / "index.md").is_file()
 
-    listener = Listener()  # the README listens on port 9000; a free port here
-    hook = cms("webhooks", "create", listener.url, "--event", "entry.published")
+    for attempt in range(3):  # the README listens on port 9000; a free port here
+        listener = Listener(tmp_path / f"listen-{attempt}.log")
+        hook = cms("webhooks", "create", listener.url, "--event", "entry.published")
+        if listener.start(hook["secret"]):
+            break
+        cms("webhooks", "delete", hook["id"])
+    else:
+        pytest.fail(f"cms webhooks listen exited: {listener.log.read_text()}")
     try:
-        listener.start(hook["secret"])
-
         hello = posts / "posts" / "2024" / "hello-world.md"
         hello.write_text(hello.read_text() + "\nOne more line, added by hand.\n")
         again = cms("import", str(posts), "--collection", collection)
@@ -158,25 +161,25 @@ def test_the_readme_walk_through(
 class Listener:
     """`cms webhooks listen --json` in a process of its own, as the README runs it."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self, secret: str) -> None:
+    def start(self, secret: str) -> bool:
+        """True once it listens; False if it exited first (its port was taken meanwhile)."""
         argv = [sys.executable, "-m", "cms", "--json", "webhooks", "listen"]
         argv += ["--port", str(self.port), "--secret", secret]
-        self.process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "cms webhooks listen did not start"
-                time.sleep(0.1)
+        with self.log.open("w") as errors:
+            self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
+        deadline = time.monotonic() + 60
+        while "Listening for webhooks" not in self.log.read_text():
+            if self.process.poll() is not None:
+                return False
+            assert time.monotonic() < deadline, f"cms webhooks listen: {self.log.read_text()}"
+            time.sleep(0.1)
+        return True
 
     def next_delivery(self, timeout: float) -> dict[str, Any]:
         assert self.process is not None and self.process.stdout is not None
@@ -185,7 +188,7 @@ class Listener:
         return dict(json.loads(self.process.stdout.readline()))
 
     def stop(self) -> None:
-        if self.process is not None:
+        if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=10)
