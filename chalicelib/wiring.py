@@ -176,9 +176,8 @@ def container() -> Container:
                 elif backend == "local":
                     data_dir = Path(os.environ.get("CMS_DATA_DIR", ".cms-data")).resolve()
                     built = build_local(data_dir, limits_from_env())
-                    built.process_events()  # recover events left by an earlier process
-                    if built.events.pending():
-                        built.events.kick()  # leased by a process that died: after the lease
+                    if built.events.pending():  # left by an earlier process: in the
+                        built.events.kick()  # background, so the first request need not wait
                 else:
                     raise RuntimeError(f"CMS_BACKEND must be 'local' or 'aws', not {backend!r}")
                 _container = built

@@ -421,7 +421,11 @@ def listen_for_webhooks(args: argparse.Namespace, out: Output) -> int:
         verdict = check[delivery.verified]
         out.line(f"{delivery.event:<18} {what:<40} {delivery.delivery_id}  {verdict}")
 
-    receiver = Receiver(show, secret=args.secret, host=args.host, port=args.port)
+    try:
+        receiver = Receiver(show, secret=args.secret, host=args.host, port=args.port)
+    except (OSError, OverflowError) as exc:
+        out.error(f"cannot listen on {args.host}:{args.port}: {exc}")
+        return USAGE
     checked = "checking signatures" if args.secret else "not checking signatures (no --secret)"
     out.err.print(f"Listening for webhooks on {receiver.url} ({checked}); Ctrl-C stops.")
     try:

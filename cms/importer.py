@@ -325,6 +325,8 @@ def upsert_one(client: Client, collection: str, item: BatchItem) -> BatchResult:
 
 
 POLL_SECONDS = 0.5
+STALE_GRACE_SECONDS = 5.0
+Expected = tuple[str | None, bool]  # (the draft's etag as sent, a published snapshot too?)
 
 
 class Importer:
@@ -348,9 +350,11 @@ class Importer:
         self.wait = wait
         self.wait_timeout = wait_timeout
         self.progress = progress or NullProgress()
+        self._expected: dict[str, Expected] = {}  # what this run sent, to wait for
 
     def run(self, root: Path) -> ImportReport:
         started = time.perf_counter()
+        self._expected = {}
         report = ImportReport(mode="batch" if self.use_batch else "single")
         root = root.resolve()
         if not root.is_dir():
@@ -369,36 +373,72 @@ class Importer:
         self._send(todo, state, report)
         state.save()
         report.stored_seconds = time.perf_counter() - started
-        failed = {failure.path for failure in report.failures}
-        sent = {planned.slug for planned in todo if planned.rel not in failed}
-        if self.wait and sent:
-            report.rendered = self._wait_rendered(sent)
+        if self.wait and self._expected:
+            report.rendered = self._wait_rendered(dict(self._expected))
             self._render_failures(todo, report)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _wait_rendered(self, slugs: set[str]) -> bool:
-        """Wait until none of this run's entries waits for its render (the server renders
-        after it stores: in the background locally, in the render function on AWS).
+    def _wait_rendered(self, expected: dict[str, Expected]) -> bool:
+        """Wait until every entry this run sent is rendered, or its render failed (the server
+        renders after it stores: in the background locally, in the render function on AWS).
+        While some are pending it polls the pending lists, which shrink as the server works;
+        then it confirms each entry in the full listing, since on AWS a list may lag a write.
         False if that took longer than ``wait_timeout``."""
         deadline = time.monotonic() + self.wait_timeout
-        cap, pause = 100, POLL_SECONDS / 8
-        with self.progress.task("Rendering on the server", len(slugs)) as bar:
+        pause = POLL_SECONDS / 8
+        mismatch_since: float | None = None
+        with self.progress.task("Rendering on the server", len(expected)) as bar:
             done = 0
             while True:
-                pending = self.client.pending_renders(self.collection, up_to=cap)
-                if len(pending) < cap:  # complete for both stages: count this run's own
-                    mine = len(slugs.intersection(pending))
-                    if mine == 0:
-                        bar.advance(len(slugs) - done)
-                        return True
-                    now_done = max(len(slugs) - mine, done)
-                    bar.advance(now_done - done)
-                    done = now_done
+                pending = self._pending_slugs()
+                waiting = pending & expected.keys()
+                if not waiting:
+                    waiting, stale = self._unconfirmed(expected)
+                    if waiting and waiting <= stale:
+                        # each is rendered at another etag than the one sent: a list that
+                        # lags the write, or a newer edit by someone else (rendered too)
+                        mismatch_since = mismatch_since or time.monotonic()
+                        if time.monotonic() - mismatch_since > STALE_GRACE_SECONDS:
+                            waiting = set()
+                now_done = len(expected) - len(waiting)
+                bar.advance(max(now_done - done, 0))
+                done = max(done, now_done)
+                if not waiting:
+                    return True
                 if time.monotonic() > deadline:
                     return False
                 time.sleep(pause)
-                pause = min(pause * 2, POLL_SECONDS)
+                # a poll reads the pending lists page by page: about 10 pages a second at most
+                pause = min(max(min(pause * 2, POLL_SECONDS), len(pending) / 1000), 5.0)
+
+    def _pending_slugs(self) -> set[str]:
+        return {
+            draft.slug
+            for stage in ("draft", "published")
+            for draft in self.client.iter_drafts(self.collection, status="pending", stage=stage)
+        }
+
+    def _unconfirmed(self, expected: dict[str, Expected]) -> tuple[set[str], set[str]]:
+        """(entries not yet seen rendered or failed, those of them listed at another etag)."""
+        drafts = {d.slug: d for d in self.client.iter_drafts(self.collection)}
+        wants_published = any(publish for _, publish in expected.values())
+        snapshots = (
+            {d.slug: d for d in self.client.iter_drafts(self.collection, stage="published")}
+            if wants_published
+            else {}
+        )
+        waiting, stale = set(), set()
+        for slug, (etag, publish) in expected.items():
+            draft, snapshot = drafts.get(slug), snapshots.get(slug)
+            if draft is None or draft.render_status == "pending":
+                waiting.add(slug)
+            elif etag is not None and draft.etag != etag:
+                waiting.add(slug)
+                stale.add(slug)
+            elif publish and (snapshot is None or snapshot.render_status == "pending"):
+                waiting.add(slug)
+        return waiting, stale
 
     def _render_failures(self, todo: list[Planned], report: ImportReport) -> None:
         """Entries of this run whose render failed on the server, as failures of their file."""
@@ -568,10 +608,12 @@ class Importer:
                 report.failures.append(Failure(planned.rel, reason, result.problem))
                 continue
             setattr(report, result.status, getattr(report, result.status) + 1)
-            if result.publication in ("published", "scheduled"):
+            published = result.publication in ("published", "scheduled")
+            if published:
                 report.published += 1
             else:
                 report.drafts += 1
+            self._expected[planned.slug] = (result.etag, published)
             state.record_file(
                 planned.rel,
                 {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from typing import Any
 
 SIGNATURE_HEADER = "X-CMS-Signature"
 MAX_BODY_BYTES = 1024 * 1024
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def verify(
@@ -32,14 +35,17 @@ def verify(
         return False
     try:
         parts = dict(part.strip().split("=", 1) for part in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
+    except ValueError:
         return False
+    stamp, given = parts.get("t", ""), parts.get("v1", "")
+    if not _DIGITS.fullmatch(stamp) or not _HEX64.fullmatch(given):
+        return False
+    timestamp = int(stamp)
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
         return False
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return hmac.compare_digest(digest.hexdigest(), parts.get("v1", ""))
+    return hmac.compare_digest(digest.hexdigest(), given)
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,10 @@ class Received:
 
 class Receiver:
     """A local HTTP server that takes webhook deliveries on any path, checks each signature
-    (when it has the secret) and hands it to ``on_delivery``. It answers 204 to a good
-    delivery, 401 to a bad signature (so the CMS records a failure and retries) and 413 to a
-    body over 1 MiB."""
+    (when it has the secret) and hands every delivery to ``on_delivery``, with ``verified``
+    saying what the check found. It answers 204 to a good delivery, 401 to a bad signature
+    (so the CMS records a failure and retries), 411/400 without a valid Content-Length and
+    413 to a body over 1 MiB."""
 
     def __init__(
         self,
@@ -70,14 +77,20 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 10  # seconds per read: a client that stalls is dropped
+
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY_BYTES:
-                    self.send_response(413)
-                    self.end_headers()
-                    return
-                body = self.rfile.read(length)
-                self.send_response(receiver.take(dict(self.headers.items()), body))
+                declared = self.headers.get("Content-Length")
+                if declared is None:
+                    status = 411
+                elif not _DIGITS.fullmatch(declared.strip()):
+                    status = 400
+                elif int(declared) > MAX_BODY_BYTES:
+                    status = 413
+                else:
+                    body = self.rfile.read(int(declared))
+                    status = receiver.take(dict(self.headers.items()), body)
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -351,8 +351,52 @@ def test_the_sdks_verify_accepts_the_servers_signature_and_nothing_else() -> Non
     assert not verify("s3cret", header, body, now=now + 301)  # too old: a replayed request
     assert not verify("s3cret", header, body + b" ", now=now)
     assert not verify("other", header, body, now=now)
-    for bad in (None, "", "t=abc,v1=00", "v1=00", "garbage", header.replace("v1=", "v0=")):
+    for bad in (
+        None,
+        "",
+        "t=abc,v1=00",
+        "v1=00",
+        "garbage",
+        header.replace("v1=", "v0="),
+        header[:-1] + "\xe9",  # non-ASCII (latin-1 decoded headers): False, not TypeError
+        header.replace("t=", "t=-"),
+        header.upper(),
+    ):
         assert not verify("s3cret", bad, body, now=now)
+
+
+def test_the_servers_verify_refuses_the_same_malformed_headers() -> None:
+    from chalicelib.domain.webhooks import sign, verify
+
+    body, now = b"{}", 1_800_000_000
+    header = sign("s3cret", now, body)
+    assert verify("s3cret", header, body, now=now)
+    for bad in ("", "garbage", header[:-1] + "\xe9", header.replace("t=", "t=\u0661"), "t=1"):
+        assert not verify("s3cret", bad, body, now=now)
+
+
+def test_the_receiver_refuses_a_missing_bad_or_oversized_content_length() -> None:
+    import socket
+
+    from cms.webhooks import Received, Receiver
+
+    seen: list[Received] = []
+    receiver = Receiver(seen.append, secret="s3cret").start()
+    host, port = receiver.server.server_address[:2]
+
+    def raw(head: str, body: bytes = b"") -> bytes:
+        with socket.create_connection((host, port), timeout=5) as sock:
+            sock.sendall(f"POST / HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode() + body)
+            return sock.recv(200)
+
+    try:
+        assert raw("").startswith(b"HTTP/1.0 411")
+        assert raw("Content-Length: abc\r\n").startswith(b"HTTP/1.0 400")
+        assert raw("Content-Length: -1\r\n", b"x" * 100).startswith(b"HTTP/1.0 400")
+        assert raw(f"Content-Length: {2 * 1024 * 1024}\r\n").startswith(b"HTTP/1.0 413")
+        assert seen == []
+    finally:
+        receiver.stop()
 
 
 def test_the_receiver_answers_204_to_a_signed_delivery_and_401_to_a_forged_one() -> None:

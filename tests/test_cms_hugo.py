@@ -142,14 +142,23 @@ def test_the_readme_walk_through(
         assert received["event"] == "entry.published" and received["verified"] is True
         assert received["payload"]["data"]["slug"] == "hello-world"
         assert received["payload"]["data"]["collection"] == collection
+
+        def succeeded() -> bool:  # the 204 goes out just after the line is printed
+            deliveries = cms("webhooks", "deliveries")["items"]
+            return any(
+                d["status"] == "succeeded" and d["webhook_id"] == hook["id"] for d in deliveries
+            )
+
+        deadline = time.monotonic() + 20
+        while not succeeded():
+            assert time.monotonic() < deadline, "the delivery was never recorded as succeeded"
+            time.sleep(0.1)
     finally:
         listener.stop()
         cms("webhooks", "delete", hook["id"])
 
     incremental = cms("export", str(site), "--format", "hugo")
     assert incremental["written"] == [f"content/{collection}/hello-world/index.md"]
-    deliveries = cms("webhooks", "deliveries")["items"]
-    assert any(d["status"] == "succeeded" and d["webhook_id"] == hook["id"] for d in deliveries)
     public = build_site(site)
     page = (public / collection / "hello-world" / "index.html").read_text()
     assert "One more line, added by hand." in page

@@ -175,43 +175,84 @@ def test_import_without_waiting_returns_once_stored_and_the_server_renders_after
 
 
 class RenderingServer:
-    """Stands in for the client while the importer waits: each poll answers the next list of
-    pending slugs (the last one for ever); drafts listed as failed name one of ours."""
+    """Stands in for the client while the importer waits: each poll of the pending lists
+    answers the next round (the last one for ever); the full listing says what is rendered,
+    failed or still pending, and at which etag."""
 
-    def __init__(self, rounds: list[list[str]], failed: dict[str, str] | None = None) -> None:
-        self.rounds, self.failed, self.polls = rounds, failed or {}, 0
+    def __init__(
+        self, rounds: list[list[str]], listing: dict[str, tuple[str, str]], failed=None
+    ) -> None:
+        self.rounds, self.listing, self.failed = rounds, listing, failed or {}
+        self.polls = self.listings = 0
+        self.current: list[str] = []
 
-    def pending_renders(self, collection: str, *, up_to: int = 100) -> list[str]:
-        self.polls += 1
-        return self.rounds.pop(0) if len(self.rounds) > 1 else self.rounds[0]
-
-    def iter_drafts(self, collection: str, *, status: str, stage: str) -> Any:
-        assert status == "failed"
-        for slug, error in self.failed.items() if stage == "draft" else ():
-            yield DraftSummary.from_dict({"slug": slug, "render_error": error})
+    def iter_drafts(self, collection: str, *, status=None, stage: str = "draft") -> Any:
+        if status == "pending":
+            if stage == "draft":  # a poll asks for the drafts, then the published snapshots
+                self.polls += 1
+                self.current = self.rounds.pop(0) if len(self.rounds) > 1 else self.rounds[0]
+            for slug in self.current:
+                yield DraftSummary.from_dict({"slug": slug, "render_status": "pending"})
+        elif status == "failed":
+            for slug, error in self.failed.items() if stage == "draft" else ():
+                yield DraftSummary.from_dict({"slug": slug, "render_error": error})
+        else:
+            self.listings += stage == "draft"
+            for slug, (state, etag) in self.listing.items():
+                yield DraftSummary.from_dict({"slug": slug, "render_status": state, "etag": etag})
 
 
 def planned(slug: str) -> Planned:
     return Planned(f"posts/{slug}.md", slug, {"title": slug}, "", True, "0" * 64, [])
 
 
-def test_the_wait_counts_only_this_runs_entries_and_gives_up_after_its_timeout(
+def test_the_wait_counts_this_runs_entries_and_confirms_each_in_the_listing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(importer_module, "POLL_SECONDS", 0)
-    server = RenderingServer([["a", "b", "someone-elses"], ["b", "b"], ["someone-elses"]])
-    importer = Importer(server, "blog")  # type: ignore[arg-type]
-    assert importer._wait_rendered({"a", "b"}) is True and server.polls == 3
+    monkeypatch.setattr(importer_module, "STALE_GRACE_SECONDS", 0.2)
+    rendered = {"a": ("rendered", "ea"), "b": ("failed", "eb")}
+    expected = {"a": ("ea", True), "b": ("eb", False)}
 
-    stuck = Importer(RenderingServer([["a"]]), "blog", wait_timeout=0)  # type: ignore[arg-type]
-    assert stuck._wait_rendered({"a"}) is False
+    # someone else's pending entries (more than a page of them) never hold the wait up
+    others = [f"other-{n:03d}" for n in range(150)]
+    server = RenderingServer([["a", "b", *others], ["b", *others], others], rendered)
+    assert Importer(server, "blog")._wait_rendered(expected) is True  # type: ignore[arg-type]
+    assert server.polls == 3 and server.listings == 1
+
+    # gone from the pending lists, but not listed yet (a list lagging the write): not done
+    lagging = RenderingServer([[]], {"a": ("rendered", "ea")})
+    stuck = Importer(lagging, "blog", wait_timeout=0.3)  # type: ignore[arg-type]
+    assert stuck._wait_rendered(expected) is False
+
+    # listed at another etag: waited for a while, then taken as a newer version
+    newer = RenderingServer([[]], {"a": ("rendered", "ea"), "b": ("rendered", "newer")})
+    assert Importer(newer, "blog")._wait_rendered(expected) is True  # type: ignore[arg-type]
+    assert newer.listings > 1
+
+    # the published snapshot must be rendered too
+    unpublished = RenderingServer([[]], rendered)
+    unpublished.iter_drafts = _without_snapshots(unpublished.iter_drafts)  # type: ignore[method-assign]
+    hold = Importer(unpublished, "blog", wait_timeout=0.2)  # type: ignore[arg-type]
+    assert hold._wait_rendered(expected) is False
 
     report = ImportReport()
-    failing = RenderingServer([[]], failed={"b": "title: required", "not-ours": "x"})
+    failing = RenderingServer([[]], rendered, failed={"b": "title: required", "not-ours": "x"})
     Importer(failing, "blog")._render_failures([planned("a"), planned("b")], report)  # type: ignore[arg-type]
     assert [(f.path, f.reason) for f in report.failures] == [
         ("posts/b.md", "draft: title: required")
     ]
+
+
+def _without_snapshots(iter_drafts: Any) -> Any:
+    def listing(collection: str, *, status=None, stage: str = "draft") -> Any:
+        return (
+            iter([])
+            if stage == "published" and status is None
+            else iter_drafts(collection, status=status, stage=stage)
+        )
+
+    return listing
 
 
 def test_import_reports_the_servers_problem_and_resumes_after_an_interruption(
@@ -326,6 +367,20 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     code = cli.main(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def test_webhooks_listen_on_a_taken_port_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, out, err = run_cli(capsys, "webhooks", "listen", "--port", port)
+    assert code == cli.USAGE and "cannot listen on 127.0.0.1:" in err
+    assert "Traceback" not in out + err
 
 
 def test_cli_exit_codes_json_output_and_environment(

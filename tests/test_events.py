@@ -727,7 +727,8 @@ def test_pending_event_is_delivered_when_the_next_container_starts(
     probe = Database(data_dir / "objects.sqlite3", object_store.SCHEMA + event_queue.SCHEMA)
     assert event_queue.EventQueue(probe).pending() == 1
 
-    restarted = wiring.container()  # starting up drains what an earlier process left
+    restarted = wiring.container()  # starting up hands what was left to the thread
+    assert restarted.events.wait_until_idle(10)
     record = restarted.backend.index.get_entry("blog", "draft", "left-behind")
     assert record is not None and record.render_status == "rendered"
     assert event_queue.EventQueue(probe).pending() == 0

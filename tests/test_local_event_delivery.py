@@ -77,6 +77,71 @@ def test_a_write_request_handles_its_own_events_and_leaves_older_ones(recorder):
         events.stop()
 
 
+def test_a_write_request_leaves_a_concurrent_batchs_events_to_the_thread(recorder):
+    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=60)
+    put_started, batch_done = threading.Event(), threading.Event()
+    took: list[float] = []
+
+    def single_put() -> None:
+        with events.request(writes=True):
+            put_started.set()
+            batch_done.wait(5)
+            recorder.send("mine")
+            started = time.monotonic()
+        took.append(time.monotonic() - started)
+
+    put = threading.Thread(target=single_put, name="put-request")
+    put.start()
+    put_started.wait(5)
+    with events.request(writes=True):
+        events.defer()
+        for n in range(20):
+            recorder.send(f"bulk-{n}")
+    batch_done.set()
+    put.join(5)
+    try:
+        assert recorder.seen == ["mine"] and recorder.threads == {"put-request"}
+        assert recorder.queue.pending() == 20
+    finally:
+        events.stop()
+
+
+def test_events_added_while_handling_a_requests_own_are_its_own_too(recorder):
+    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=60)
+    handle = recorder.handle
+
+    def follow_up(message: dict[str, Any]) -> None:
+        handle(message)
+        if message["n"] == "object-event":
+            recorder.send("webhook")  # as a render handler sends a webhook delivery
+
+    recorder.handle = follow_up  # type: ignore[method-assign]
+    try:
+        with events.request(writes=True):
+            recorder.send("object-event")
+        assert recorder.seen == ["object-event", "webhook"]
+    finally:
+        events.stop()
+
+
+def test_a_failing_own_event_is_retried_in_the_request_then_dead_lettered(recorder):
+    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=60)
+    attempts: list[str] = []
+
+    def failing(message: dict[str, Any]) -> None:
+        attempts.append(message["n"])
+        raise RuntimeError("broken")
+
+    recorder.handle = failing  # type: ignore[method-assign]
+    try:
+        with events.request(writes=True):
+            recorder.send("bad")
+        assert attempts == ["bad"] * recorder.queue.max_receives
+        assert recorder.queue.pending() == 0  # in the dead-letter table now
+    finally:
+        events.stop()
+
+
 def test_a_read_request_handles_nothing(recorder):
     events = delivery(recorder)
     recorder.send("queued")
@@ -127,6 +192,32 @@ def test_past_the_delay_it_works_between_requests_but_never_takes_an_in_flight_w
         assert recorder.seen == ["backlog", "mine"]
     finally:
         events.stop()
+
+
+def test_the_horizon_never_reaches_a_request_that_starts_while_it_is_computed(recorder):
+    events = delivery(recorder)
+    in_window, registered = threading.Event(), threading.Event()
+    real_last_id = recorder.queue.last_id
+
+    def last_id() -> int:  # the horizon's MAX(id) is read only once a request has started
+        if threading.current_thread().name == "probe" and not in_window.is_set():
+            in_window.set()
+            registered.wait(5)
+        return real_last_id()
+
+    recorder.queue.last_id = last_id  # type: ignore[method-assign]
+    recorder.send("backlog")
+    horizon: list[int] = []
+    probe = threading.Thread(target=lambda: horizon.append(events._horizon()), name="probe")
+    probe.start()
+    in_window.wait(5)
+    with events.request(writes=True):
+        recorder.send("mine")
+        registered.set()
+        probe.join(5)
+        mine = recorder.queue.last_id()
+        assert horizon and horizon[0] < mine
+    events.stop()
 
 
 def test_a_delayed_message_is_handled_when_it_becomes_visible_without_another_write(recorder):

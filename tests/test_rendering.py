@@ -524,6 +524,9 @@ def test_the_same_source_is_rendered_once_and_callers_get_their_own_toc(monkeypa
 
     body = "# Memo test\n\nA paragraph about memoized rendering, unique to this test.\n"
     first = render_markdown(body)
+    first.toc[0]["title"] = "changed by the first caller"
+    first = render_markdown(body)
+    assert first.toc[0]["title"] == "Memo test"
     calls = []
     monkeypatch.setattr(rendering, "_markdown", lambda: calls.append(1))  # a render would fail
     second = render_markdown(body)

@@ -351,4 +351,4 @@ def render_markdown(body: str, *, summary: str | None = None) -> Rendered:
         reading_time_minutes=_reading_time(words),
     )
     _memo.put(key, rendered)
-    return rendered
+    return replace(rendered, toc=copy.deepcopy(rendered.toc))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
@@ -29,13 +30,16 @@ def verify(secret: str, header: str, body: bytes, *, now: int, tolerance: int = 
     """The receiver's check: a valid signature made less than ``tolerance`` seconds ago."""
     try:
         parts = dict(p.split("=", 1) for p in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
+    except ValueError:
         return False
+    stamp, given = parts.get("t", ""), parts.get("v1", "")
+    if not re.fullmatch(r"[0-9]{1,12}", stamp) or not re.fullmatch(r"[0-9a-f]{64}", given):
+        return False  # also keeps compare_digest from raising on non-ASCII text
+    timestamp = int(stamp)
     if abs(now - timestamp) > tolerance:
         return False
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    return hmac.compare_digest(expected, given)
 
 
 def backoff_seconds(attempt: int, base: float) -> int:

@@ -3,8 +3,9 @@
 On AWS a write request returns once S3 has the object; the render and thumbnail functions
 work apart from the API. The local backend has one process, so it chooses:
 
-- after an ordinary write request, the events that request caused are handled before its
-  response goes out, so the client reads its own write rendered;
+- after an ordinary write request, the events that request added to the queue (and those
+  their handling adds) are handled before its response goes out, so the client reads its
+  own write rendered. Nobody else's: a single edit never waits behind an import;
 - a bulk write (``defer``: the batch route) returns as soon as its objects are stored, as on
   AWS; a background thread handles its events when no request is in flight, so the next
   batch gets the CPU rather than waiting behind renders. It waits at most ``max_delay``
@@ -12,8 +13,8 @@ work apart from the API. The local backend has one process, so it chooses:
 - the same thread handles what else is queued: messages delayed on purpose (webhook retries),
   and messages a stopped process held when it died, once their lease runs out.
 
-A background message is never one that a request in flight may still be delivering itself:
-the thread takes only ids up to the oldest in-flight write request's starting mark.
+The background thread never takes a message that a write request in flight may still
+deliver itself: only ids up to the oldest in-flight write request's starting mark.
 """
 
 from __future__ import annotations
@@ -39,17 +40,18 @@ class LocalEventDelivery:
         *,
         quiet_seconds: float = 0.05,
         max_delay_seconds: float = 10.0,
-        chunk: int = 4,
+        join_seconds: float = 60.0,
     ) -> None:
         self._queue = queue
         self._drain = drain
         self.quiet_seconds = quiet_seconds
         self.max_delay_seconds = max_delay_seconds
-        self.chunk = chunk
+        self.join_seconds = join_seconds
         self._state = threading.Condition()
         self._in_flight = 0
         self._marks: dict[int, int] = {}  # write requests in flight: thread id -> mark
         self._last_finished = 0.0
+        self._kicks = 0
         self._request = threading.local()
         self._kicked = threading.Event()
         self._stopping = threading.Event()
@@ -63,21 +65,25 @@ class LocalEventDelivery:
     def request(self, *, writes: bool) -> Iterator[None]:
         """Wrap one HTTP request; for a write, deliver its events (or defer them) at the end."""
         thread = threading.get_ident()
-        mark = self._queue.last_id() if writes else 0
         with self._state:
             self._in_flight += 1
-            if writes:
-                self._marks[thread] = mark
+            if writes:  # taken under the lock, so the thread's horizon sees it (_horizon)
+                self._marks[thread] = self._queue.last_id()
         self._request.deferred = False
+        if writes:
+            self._queue.start_recording()
         try:
             yield
         finally:
             try:
                 if writes and not self._request.deferred:
-                    self._drain(after_id=mark)
+                    while own := self._queue.take_recorded():
+                        self._drain(only_ids=own)
             except Exception:  # the write is durable; its events stay queued for the thread
                 log.exception("delivering local events failed")
             finally:
+                if writes:
+                    self._queue.stop_recording()
                 with self._state:
                     self._in_flight -= 1
                     self._marks.pop(thread, None)
@@ -94,35 +100,40 @@ class LocalEventDelivery:
         return self._queue.pending()
 
     def deliver_all(self) -> int:
-        """Handle every visible message now, in this thread (start-up, tests, tools)."""
+        """Handle every visible message now, in this thread (tests, tools)."""
         return int(self._drain())
 
     # --- the background thread ------------------------------------------------------------
 
     def kick(self) -> None:
+        """There may be work: wake the background thread (started on first use)."""
         if self._stopping.is_set():
             return
-        self._idle.clear()
-        self._kicked.set()
-        if self._thread is None or not self._thread.is_alive():
-            with self._state:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(
-                        target=self._run, name="cms-local-events", daemon=True
-                    )
-                    self._thread.start()
+        with self._state:
+            self._kicks += 1
+            self._idle.clear()
+            self._kicked.set()
+            self._state.notify_all()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="cms-local-events", daemon=True
+                )
+                self._thread.start()
 
     def wait_until_idle(self, timeout: float = 30.0) -> bool:
         """Block until the background thread has nothing visible left to do (tests, tools)."""
         return self._idle.wait(timeout)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self) -> None:
+        """End the thread after the message in hand (it checks between messages)."""
         self._stopping.set()
         self._kicked.set()
         with self._state:
             self._state.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(self.join_seconds)
+            if self._thread.is_alive():
+                log.error("the local event thread did not stop within %s s", self.join_seconds)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -137,15 +148,20 @@ class LocalEventDelivery:
                 self._stopping.wait(1.0)
 
     def _work(self) -> None:
+        with self._state:
+            kicks = self._kicks
         started = time.monotonic()
         while not self._stopping.is_set():
             self._wait_for_quiet(started)
-            handled = self._drain(max_messages=self.chunk, up_to_id=self._horizon())
-            if handled == 0:
+            if self._stopping.is_set():
+                return
+            if self._drain(max_messages=1, up_to_id=self._horizon()) == 0:
                 break
         visible = self._queue.next_visible_at()
-        if visible is None or visible > time.time():
-            self._idle.set()
+        with self._state:
+            nothing_to_do = visible is None or visible > time.time()
+            if nothing_to_do and self._kicks == kicks:  # no kick came in meanwhile
+                self._idle.set()
 
     def _sleep_seconds(self) -> float | None:
         visible = self._queue.next_visible_at()
@@ -157,16 +173,18 @@ class LocalEventDelivery:
         with self._state:
             while not self._stopping.is_set():
                 now = time.monotonic()
-                if now - started >= self.max_delay_seconds:
+                left = self.max_delay_seconds - (now - started)
+                if left <= 0:
                     return
                 quiet_for = now - self._last_finished
                 if self._in_flight == 0 and quiet_for >= self.quiet_seconds:
                     return
                 wait = self.quiet_seconds if self._in_flight else self.quiet_seconds - quiet_for
-                self._state.wait(timeout=max(wait, 0.005))
+                self._state.wait(timeout=min(max(wait, 0.005), left))
 
     def _horizon(self) -> int:
+        """The newest id no write request in flight can have added: a request takes its mark
+        under the lock, so one that starts after this reads a mark at least ``last``."""
+        last = self._queue.last_id()
         with self._state:
-            if self._marks:
-                return min(self._marks.values())
-        return self._queue.last_id()
+            return min([last, *self._marks.values()])

@@ -59,18 +59,41 @@ class EventQueue:
         self.lease_seconds = lease_seconds
         self.retry_delay_seconds = retry_delay_seconds
         self._draining = threading.local()
+        self._recording = threading.local()
 
     def enqueue(self, conn: Connection, body: dict[str, Any]) -> None:
         """Add a message inside the caller's transaction (so it commits with the change)."""
-        conn.execute("INSERT INTO event_queue (body) VALUES (?)", (json.dumps(body),))
+        cursor = conn.execute("INSERT INTO event_queue (body) VALUES (?)", (json.dumps(body),))
+        self._record(cursor.lastrowid)
 
     def send(self, body: dict[str, Any], *, delay_seconds: float = 0) -> None:
         """Add a message in a transaction of its own, visible after ``delay_seconds``."""
         with self._db.transaction() as conn:
-            conn.execute(
+            cursor = conn.execute(
                 "INSERT INTO event_queue (body, visible_at) VALUES (?, ?)",
                 (json.dumps(body), time.time() + delay_seconds),
             )
+        self._record(cursor.lastrowid)
+
+    # --- which messages this thread added (a request's own events) ---------------------------
+
+    def start_recording(self) -> None:
+        """From now on, remember the ids of the messages this thread adds."""
+        self._recording.ids = []
+
+    def take_recorded(self) -> list[int]:
+        """The ids recorded since the last call (recording goes on)."""
+        ids: list[int] = getattr(self._recording, "ids", None) or []
+        self._recording.ids = []
+        return ids
+
+    def stop_recording(self) -> None:
+        self._recording.ids = None
+
+    def _record(self, message_id: int | None) -> None:
+        ids = getattr(self._recording, "ids", None)
+        if ids is not None and message_id is not None:
+            ids.append(message_id)
 
     def pending(self) -> int:
         row = self._db.connection().execute("SELECT COUNT(*) FROM event_queue").fetchone()
@@ -92,12 +115,13 @@ class EventQueue:
         *,
         on_dead_letter: DeadLetterHook | None = None,
         max_messages: int | None = None,
-        after_id: int = 0,
         up_to_id: int | None = None,
+        only_ids: list[int] | None = None,
     ) -> int:
         """Deliver every visible message to ``handler``; returns how many were handled.
 
-        ``after_id`` and ``up_to_id`` limit it to the messages whose id is in that range.
+        ``up_to_id`` limits it to the messages with an id up to that one; ``only_ids`` to
+        those messages (each one if it is visible now).
 
         Re-entrant calls from inside a handler (a handler that writes objects) return at
         once: the outer loop picks their messages up.
@@ -108,7 +132,14 @@ class EventQueue:
         handled = 0
         try:
             while max_messages is None or handled < max_messages:
-                claimed = self._claim(after_id, up_to_id)
+                if only_ids is not None:
+                    if not only_ids:
+                        return handled
+                    claimed = self._claim_id(only_ids.pop(0))
+                    if claimed is None:
+                        continue
+                else:
+                    claimed = self._claim(up_to_id)
                 if claimed is None:
                     return handled
                 message_id, body, receives = claimed
@@ -117,6 +148,8 @@ class EventQueue:
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     self._failed(message_id, body, receives, error, traceback.format_exc())
+                    if only_ids is not None and receives < self.max_receives:
+                        only_ids.append(message_id)  # retried here, as the full drain would
                     if receives >= self.max_receives and on_dead_letter is not None:
                         try:
                             on_dead_letter(body, error)
@@ -131,14 +164,20 @@ class EventQueue:
         finally:
             self._draining.active = False
 
-    def _claim(self, after_id: int, up_to_id: int | None) -> tuple[int, dict[str, Any], int] | None:
-        now = time.time()
+    def _claim(self, up_to_id: int | None) -> tuple[int, dict[str, Any], int] | None:
         last = up_to_id if up_to_id is not None else 2**63 - 1
+        return self._claim_where("id <= ?", last)
+
+    def _claim_id(self, message_id: int) -> tuple[int, dict[str, Any], int] | None:
+        return self._claim_where("id = ?", message_id)
+
+    def _claim_where(self, condition: str, value: int) -> tuple[int, dict[str, Any], int] | None:
+        now = time.time()
         with self._db.transaction() as conn:
             row = conn.execute(
                 "SELECT id, body, receives FROM event_queue"
-                " WHERE id > ? AND id <= ? AND visible_at <= ? ORDER BY id LIMIT 1",
-                (after_id, last, now),
+                f" WHERE {condition} AND visible_at <= ? ORDER BY id LIMIT 1",
+                (value, now),
             ).fetchone()
             if row is None:
                 return None
