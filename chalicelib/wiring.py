@@ -102,7 +102,7 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
         ),
         index=sqlite_index.SqliteIndex(index_db, now=lambda: backend.clock.now()),
         config=config,
-        dead_letters=event_queue.LocalDeadLetters(objects_db),
+        dead_letters=event_queue.LocalDeadLetters(objects_db, queue),
         media=sqlite_media.SqliteMediaIndex(index_db),
         links=LocalFileLinks(lambda: upload_secret(config), lambda: backend.clock.now()),
         webhook_log=LocalWebhookLog(objects_db),

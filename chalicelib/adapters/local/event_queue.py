@@ -223,8 +223,9 @@ class LocalOutbox:
 class LocalDeadLetters:
     """The DeadLetters port over the dead-letter table of an EventQueue's database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, queue: EventQueue | None = None) -> None:
         self._db = db
+        self._queue = queue  # a redrive through it counts as the redriving request's events
 
     def list(self, limit: int = 100) -> list[DeadLetter]:
         rows = (
@@ -252,6 +253,9 @@ class LocalDeadLetters:
                     if row is not None:
                         rows.append(row)
             for row in rows:
-                conn.execute("INSERT INTO event_queue (body) VALUES (?)", (row["body"],))
+                if self._queue is not None:
+                    self._queue.enqueue(conn, json.loads(row["body"]))
+                else:
+                    conn.execute("INSERT INTO event_queue (body) VALUES (?)", (row["body"],))
                 conn.execute("DELETE FROM dead_letters WHERE id = ?", (row["id"],))
         return len(rows)
