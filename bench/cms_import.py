@@ -213,14 +213,21 @@ def main() -> None:
             f"   median files/s: plain loop {plain:.1f}; cms import {stored:.1f} stored,"
             f" {rendered:.1f} rendered"
         )
-        ratio = stored / plain
+        ratio, like_for_like = stored / plain, rendered / plain
         print(
             verdict(
                 ratio >= TARGET,
-                f"cms import stores {ratio:.2f}x the plain loop's files/s (target >= {TARGET}x)",
+                f"cms import stores {ratio:.2f}x the plain loop's files/s (target >= {TARGET}x;"
+                " not like for like: each plain request also waits for its render)",
             )
         )
-        print(f"   until every entry is rendered (the command's wait): {rendered / plain:.2f}x")
+        print(
+            verdict(
+                like_for_like >= TARGET,
+                f"like for like, until every entry is rendered: {like_for_like:.2f}x"
+                f" (target >= {TARGET}x)",
+            )
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
