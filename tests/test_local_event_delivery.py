@@ -52,8 +52,18 @@ def recorder(tmp_path: Path) -> Iterator[Recorder]:
     db.close()
 
 
-def delivery(recorder: Recorder, **options: Any) -> LocalEventDelivery:
-    return LocalEventDelivery(recorder.queue, recorder.drain, **options)
+@pytest.fixture
+def delivery(recorder: Recorder) -> Iterator[Any]:
+    """Makes a LocalEventDelivery over the recorder's queue; stops its thread afterwards."""
+    made: list[LocalEventDelivery] = []
+
+    def make(**options: Any) -> LocalEventDelivery:
+        made.append(LocalEventDelivery(recorder.queue, recorder.drain, **options))
+        return made[-1]
+
+    yield make
+    for events in made:
+        events.stop()
 
 
 def eventually(check: Any, timeout: float = 5.0) -> None:
@@ -63,22 +73,19 @@ def eventually(check: Any, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
-def test_a_write_request_handles_its_own_events_and_leaves_older_ones(recorder):
-    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=60)
-    try:
-        recorder.send("backlog-1")
-        recorder.send("backlog-2")
-        with events.request(writes=True):
-            recorder.send("mine")
-        assert recorder.seen == ["mine"]
-        assert recorder.threads == {threading.current_thread().name}
-        assert recorder.queue.pending() == 2  # the thread waits for a quiet minute
-    finally:
-        events.stop()
+def test_a_write_request_handles_its_own_events_and_leaves_older_ones(recorder, delivery):
+    events = delivery(quiet_seconds=60, max_delay_seconds=60)
+    recorder.send("backlog-1")
+    recorder.send("backlog-2")
+    with events.request(writes=True):
+        recorder.send("mine")
+    assert recorder.seen == ["mine"]
+    assert recorder.threads == {threading.current_thread().name}
+    assert recorder.queue.pending() == 2  # the thread waits for a quiet minute
 
 
-def test_a_write_request_leaves_a_concurrent_batchs_events_to_the_thread(recorder):
-    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=60)
+def test_a_write_request_leaves_a_concurrent_batchs_events_to_the_thread(recorder, delivery):
+    events = delivery(quiet_seconds=60, max_delay_seconds=60)
     put_started, batch_done = threading.Event(), threading.Event()
     took: list[float] = []
 
@@ -99,15 +106,12 @@ def test_a_write_request_leaves_a_concurrent_batchs_events_to_the_thread(recorde
             recorder.send(f"bulk-{n}")
     batch_done.set()
     put.join(5)
-    try:
-        assert recorder.seen == ["mine"] and recorder.threads == {"put-request"}
-        assert recorder.queue.pending() == 20
-    finally:
-        events.stop()
+    assert recorder.seen == ["mine"] and recorder.threads == {"put-request"}
+    assert recorder.queue.pending() == 20
 
 
-def test_events_added_while_handling_a_requests_own_are_its_own_too(recorder):
-    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=60)
+def test_events_added_while_handling_a_requests_own_are_its_own_too(recorder, delivery):
+    events = delivery(quiet_seconds=60, max_delay_seconds=60)
     handle = recorder.handle
 
     def follow_up(message: dict[str, Any]) -> None:
@@ -116,16 +120,13 @@ def test_events_added_while_handling_a_requests_own_are_its_own_too(recorder):
             recorder.send("webhook")  # as a render handler sends a webhook delivery
 
     recorder.handle = follow_up  # type: ignore[method-assign]
-    try:
-        with events.request(writes=True):
-            recorder.send("object-event")
-        assert recorder.seen == ["object-event", "webhook"]
-    finally:
-        events.stop()
+    with events.request(writes=True):
+        recorder.send("object-event")
+    assert recorder.seen == ["object-event", "webhook"]
 
 
-def test_a_failing_own_event_is_retried_in_the_request_then_dead_lettered(recorder):
-    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=60)
+def test_a_failing_own_event_is_retried_in_the_request_then_dead_lettered(recorder, delivery):
+    events = delivery(quiet_seconds=60, max_delay_seconds=60)
     attempts: list[str] = []
 
     def failing(message: dict[str, Any]) -> None:
@@ -133,17 +134,14 @@ def test_a_failing_own_event_is_retried_in_the_request_then_dead_lettered(record
         raise RuntimeError("broken")
 
     recorder.handle = failing  # type: ignore[method-assign]
-    try:
-        with events.request(writes=True):
-            recorder.send("bad")
-        assert attempts == ["bad"] * recorder.queue.max_receives
-        assert recorder.queue.pending() == 0  # in the dead-letter table now
-    finally:
-        events.stop()
+    with events.request(writes=True):
+        recorder.send("bad")
+    assert attempts == ["bad"] * recorder.queue.max_receives
+    assert recorder.queue.pending() == 0  # in the dead-letter table now
 
 
-def test_a_read_request_handles_nothing(recorder):
-    events = delivery(recorder)
+def test_a_read_request_handles_nothing(recorder, delivery):
+    events = delivery()
     recorder.send("queued")
     with events.request(writes=False):
         pass
@@ -151,51 +149,46 @@ def test_a_read_request_handles_nothing(recorder):
     assert recorder.queue.pending() == 1
 
 
-def test_a_deferred_request_returns_before_its_events_and_the_thread_handles_them(recorder):
-    events = delivery(recorder, quiet_seconds=0.01)
-    try:
-        with events.request(writes=True):
-            events.defer()
-            for n in range(5):
-                recorder.send(f"bulk-{n}")
-        assert events.wait_until_idle(5)
-        assert recorder.seen == [f"bulk-{n}" for n in range(5)]
-        assert recorder.threads == {"cms-local-events"}
-    finally:
-        events.stop()
+def test_a_deferred_request_returns_before_its_events_and_the_thread_handles_them(
+    recorder, delivery
+):
+    events = delivery(quiet_seconds=0.01)
+    with events.request(writes=True):
+        events.defer()
+        for n in range(5):
+            recorder.send(f"bulk-{n}")
+    assert events.wait_until_idle(5)
+    assert recorder.seen == [f"bulk-{n}" for n in range(5)]
+    assert recorder.threads == {"cms-local-events"}
 
 
-def test_the_thread_waits_while_a_request_is_in_flight(recorder):
-    events = delivery(recorder, quiet_seconds=0.01, max_delay_seconds=60)
-    try:
-        recorder.send("backlog")
-        with events.request(writes=False):
-            events.kick()
-            time.sleep(0.3)
-            assert recorder.seen == []
-        assert events.wait_until_idle(5)
-        assert recorder.seen == ["backlog"]
-    finally:
-        events.stop()
+def test_the_thread_waits_while_a_request_is_in_flight(recorder, delivery):
+    events = delivery(quiet_seconds=0.01, max_delay_seconds=60)
+    recorder.send("backlog")
+    with events.request(writes=False):
+        events.kick()
+        time.sleep(0.3)
+        assert recorder.seen == []
+    assert events.wait_until_idle(5)
+    assert recorder.seen == ["backlog"]
 
 
-def test_past_the_delay_it_works_between_requests_but_never_takes_an_in_flight_write(recorder):
-    events = delivery(recorder, quiet_seconds=60, max_delay_seconds=0)
-    try:
-        recorder.send("backlog")
-        with events.request(writes=True):
-            recorder.send("mine")
-            events.kick()
-            eventually(lambda: recorder.seen == ["backlog"])
-            time.sleep(0.2)
-            assert recorder.seen == ["backlog"]  # "mine" is the request's own to deliver
-        assert recorder.seen == ["backlog", "mine"]
-    finally:
-        events.stop()
+def test_past_the_delay_it_works_between_requests_but_never_takes_an_in_flight_write(
+    recorder, delivery
+):
+    events = delivery(quiet_seconds=60, max_delay_seconds=0)
+    recorder.send("backlog")
+    with events.request(writes=True):
+        recorder.send("mine")
+        events.kick()
+        eventually(lambda: recorder.seen == ["backlog"])
+        time.sleep(0.2)
+        assert recorder.seen == ["backlog"]  # "mine" is the request's own to deliver
+    assert recorder.seen == ["backlog", "mine"]
 
 
-def test_the_horizon_never_reaches_a_request_that_starts_while_it_is_computed(recorder):
-    events = delivery(recorder)
+def test_the_horizon_never_reaches_a_request_that_starts_while_it_is_computed(recorder, delivery):
+    events = delivery()
     in_window, registered = threading.Event(), threading.Event()
     real_last_id = recorder.queue.last_id
 
@@ -217,23 +210,21 @@ def test_the_horizon_never_reaches_a_request_that_starts_while_it_is_computed(re
         probe.join(5)
         mine = recorder.queue.last_id()
         assert horizon and horizon[0] < mine
-    events.stop()
 
 
-def test_a_delayed_message_is_handled_when_it_becomes_visible_without_another_write(recorder):
-    events = delivery(recorder, quiet_seconds=0.01)
-    try:
-        recorder.send("retry", delay=0.3)
-        events.kick()
-        time.sleep(0.1)
-        assert recorder.seen == []
-        eventually(lambda: recorder.seen == ["retry"])
-    finally:
-        events.stop()
+def test_a_delayed_message_is_handled_when_it_becomes_visible_without_another_write(
+    recorder, delivery
+):
+    events = delivery(quiet_seconds=0.01)
+    recorder.send("retry", delay=0.3)
+    events.kick()
+    time.sleep(0.1)
+    assert recorder.seen == []
+    eventually(lambda: recorder.seen == ["retry"])
 
 
-def test_stop_ends_the_thread(recorder):
-    events = delivery(recorder)
+def test_stop_ends_the_thread(recorder, delivery):
+    events = delivery()
     events.kick()
     events.stop()
     assert events._thread is not None and not events._thread.is_alive()
