@@ -302,9 +302,14 @@ class DynamoIndex:
         if clear_error:
             key = _dump({"PK": "OBJECT_ERRORS", "SK": record.key})
             actions.append({"Delete": {"TableName": self.table, "Key": key}})
+        return self.write_all_or_none(actions)
+
+    def write_all_or_none(self, actions: list[dict[str, Any]]) -> bool:
+        """Apply transaction ``actions`` atomically (a lone Put as a plain PutItem, which costs
+        half); False if a condition failed, so nothing was written."""
         with storage("DynamoDB TransactWriteItems"):
             try:
-                if len(actions) == 1:
+                if len(actions) == 1 and "Put" in actions[0]:
                     self._ddb.put_item(**actions[0]["Put"])
                 else:
                     self._ddb.transact_write_items(TransactItems=actions)

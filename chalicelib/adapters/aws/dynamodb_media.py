@@ -13,12 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from ...domain.media import MediaRecord
 from ...ports import MediaQuery
 from ..media_writes import MergedMediaWrites
-from .dynamodb_index import DynamoIndex, _conditional_failure, _dump, _load
+from .dynamodb_index import DynamoIndex, _dump, _load
 from .errors import storage
 
 MAIN = "ASSET"
@@ -134,14 +132,4 @@ class DynamoMediaIndex(MergedMediaWrites):
         for tag in sorted(set(old_tags) - set(tags)):
             key = _dump({"PK": _pk(record.id), "SK": f"TAG#{tag}"})
             actions.append({"Delete": {"TableName": self.table, "Key": key}})
-        with storage("DynamoDB TransactWriteItems"):
-            try:
-                if len(actions) == 1:
-                    self._ddb.put_item(**put)
-                else:
-                    self._ddb.transact_write_items(TransactItems=actions)
-            except ClientError as error:
-                if _conditional_failure(error):
-                    return False
-                raise
-        return True
+        return self._index.write_all_or_none(actions)
