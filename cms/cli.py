@@ -194,6 +194,19 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
+def show_items(
+    out: Output, items: Sequence[Any], line: Callable[[Any], str], one: str, many: str = ""
+) -> None:
+    """A listing: ``{"items": [...]}`` with --json, else a line each and their count."""
+
+    def human() -> None:
+        for item in items:
+            out.line(line(item))
+        out.line(plural(len(items), one, many or None))
+
+    out.result({"items": [item.raw for item in items]}, human)
+
+
 def _client(args: argparse.Namespace) -> Client:
     return Client(args.url, args.key, timeout=args.timeout)
 
@@ -323,14 +336,12 @@ def run_keys(args: argparse.Namespace, out: Output) -> int:
             out.line(f"key: {key.secret}")
             out.err.print("This is the only time the key is shown: store it now.", markup=False)
     elif args.action == "list":
-        keys = client.list_keys()
-
-        def human() -> None:
-            for k in keys:
-                out.line(f"{k.id}  {k.name}  [{', '.join(k.scopes)}]  {k.created_at or ''}")
-            out.line(f"{len(keys)} key(s)")
-
-        out.result({"items": [k.raw for k in keys]}, human)
+        show_items(
+            out,
+            client.list_keys(),
+            lambda k: f"{k.id}  {k.name}  [{', '.join(k.scopes)}]  {k.created_at or ''}",
+            "key",
+        )
     else:
         client.revoke_key(args.id)
         out.result({"revoked": args.id}, lambda: out.line(f"revoked {args.id}"))
@@ -346,14 +357,12 @@ def run_reindex(args: argparse.Namespace, out: Output) -> int:
 def run_dlq(args: argparse.Namespace, out: Output) -> int:
     client = _client(args)
     if args.action == "list":
-        letters = client.dead_letters()
-
-        def human() -> None:
-            for d in letters:
-                out.line(f"{d.id}  attempts={d.attempts}  {d.failed_at or ''}  {d.error or ''}")
-            out.line(f"{len(letters)} dead letter(s)")
-
-        out.result({"items": [d.raw for d in letters]}, human)
+        show_items(
+            out,
+            client.dead_letters(),
+            lambda d: f"{d.id}  attempts={d.attempts}  {d.failed_at or ''}  {d.error or ''}",
+            "dead letter",
+        )
     else:
         count = client.redrive(args.ids)
         out.result({"redriven": count}, lambda: out.line(f"redriven: {count}"))
@@ -371,30 +380,28 @@ def run_webhooks(args: argparse.Namespace, out: Output) -> int:
             out.line(f"secret: {hook.secret}")
             out.err.print("This is the only time the secret is shown: store it now.", markup=False)
     elif args.action == "list":
-        hooks = client.list_webhooks()
-
-        def human_targets() -> None:
-            for h in hooks:
-                state = "" if h.enabled else "  (disabled)"
-                out.line(f"{h.id}  {h.url}  [{', '.join(h.events)}]{state}")
-            out.line(f"{len(hooks)} webhook(s)")
-
-        out.result({"items": [h.raw for h in hooks]}, human_targets)
+        show_items(
+            out,
+            client.list_webhooks(),
+            lambda h: (
+                f"{h.id}  {h.url}  [{', '.join(h.events)}]" + ("" if h.enabled else "  (disabled)")
+            ),
+            "webhook",
+        )
     elif args.action == "delete":
         client.delete_webhook(args.id)
         out.result({"deleted": args.id}, lambda: out.line(f"deleted {args.id}"))
     elif args.action == "deliveries":
-        deliveries = client.webhook_deliveries(limit=args.limit)
-
-        def human_deliveries() -> None:
-            for d in deliveries:
-                answer = d.response_status or d.error or ""
-                out.line(
-                    f"{d.id}  {d.event:<18} {d.status:<10} attempts={d.attempts}  {answer}  {d.url}"
-                )
-            out.line(plural(len(deliveries), "delivery", "deliveries"))
-
-        out.result({"items": [d.raw for d in deliveries]}, human_deliveries)
+        show_items(
+            out,
+            client.webhook_deliveries(limit=args.limit),
+            lambda d: (
+                f"{d.id}  {d.event:<18} {d.status:<10} attempts={d.attempts}  "
+                f"{d.response_status or d.error or ''}  {d.url}"
+            ),
+            "delivery",
+            "deliveries",
+        )
     else:
         again = client.replay_delivery(args.id)
         out.result(again.raw, lambda: out.line(f"replayed as {again.id} ({again.status})"))
