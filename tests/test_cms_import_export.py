@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from cms import cli
 from cms import importer as importer_module
@@ -27,7 +26,7 @@ from cms.models import DraftSummary
 from tests import test_cms_client as shared
 from tests.conftest import free_port
 from tests.test_cms_client import tiny_png
-from tests.test_local_server import ADMIN_KEY
+from tests.test_local_server import ADMIN_KEY, wait_for_health
 
 cms_server, admin, collection = shared.cms_server, shared.admin, shared.collection  # fixtures
 
@@ -452,16 +451,7 @@ def test_python_m_cms_serve_runs_the_api_on_the_local_backend(tmp_path: Path) ->
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                assert process.poll() is None and time.monotonic() < deadline, (
-                    "cms serve did not start"
-                )
-                time.sleep(0.2)
+        wait_for_health(url, process, "cms serve")
         client = Client(url, "serve-key")
         client.put_collection("blog")
         assert [c.name for c in client.list_collections()] == ["blog"]

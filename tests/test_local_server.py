@@ -10,8 +10,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -28,6 +29,26 @@ def _chalice() -> str:
     found = str(candidate) if candidate.exists() else shutil.which("chalice")
     assert found, "the chalice command is installed by requirements-dev.txt"
     return found
+
+
+def wait_for_health(
+    url: str,
+    process: subprocess.Popen[Any],
+    name: str,
+    output: Callable[[], str] = lambda: "",
+    seconds: float = 30,
+) -> None:
+    """Wait until the server ``process`` answers ``GET /health``; fail if it exits or is late."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited: {output()}")
+        try:
+            if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    pytest.fail(f"{name} did not answer /health within {seconds:.0f} s")
 
 
 class LocalServer:
@@ -58,16 +79,7 @@ class LocalServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"chalice local exited: {self.output()}")
-            try:
-                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        pytest.fail("chalice local did not answer /health within 30 s")
+        wait_for_health(self.url, self.process, "chalice local", self.output)
 
     def stop(self) -> None:
         if self.process is None:
