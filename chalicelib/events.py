@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from .domain import media
-from .domain.entries import EntryRecord, parse_object_key
+from .domain.entries import EntryRecord, entry_of_key
 from .domain.errors import CMSError
 from .domain.limits import Limits
 from .domain.s3_events import MalformedEvent, ObjectEvent, iter_object_events
@@ -93,34 +93,36 @@ def record_dead_letter(backend: Backend, message: dict[str, Any] | str, error: s
                 continue
             except Exception:
                 log.exception("could not record the failure of %s", event.key)
-        parsed = parse_object_key(event.key)
+        parsed = entry_of_key(event.key)
         if parsed is not None and event.is_removal:
             # A removal that could not be processed must not leave the entry public.
-            stage, collection, slug = parsed
+            stage, collection, file, path = parsed
             try:
                 backend.index.apply_render(
                     EntryRecord(
                         collection=collection,
-                        slug=slug,
+                        slug=path,
                         stage=stage,
-                        title=slug,
+                        title=path,
                         deleted=True,
                         sequencer=event.sequencer,
+                        file=file,
                     )
                 )
             except Exception:
                 log.exception("could not hide %s after its removal failed", event.key)
         elif parsed is not None:
-            stage, collection, slug = parsed
+            stage, collection, file, path = parsed
             try:
                 backend.index.apply_failure(
                     collection,
                     stage,
-                    slug,
+                    path,
                     error=detail,
                     source_etag=event.etag,
                     version_id=event.version_id,
                     sequencer=event.sequencer,
+                    file=file,
                 )
                 continue
             except Exception:  # the index itself may be what is failing

@@ -79,8 +79,9 @@ class ObjectStore(Protocol):
         """Every version of one key, newest first, delete markers included."""
         ...
 
-    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
-        """The current (not deleted) objects under a prefix, in key order."""
+    def list_objects(self, prefix: str, *, shallow: bool = False) -> Iterator[ObjectInfo]:
+        """The current (not deleted) objects under a prefix, in key order; ``shallow``: only
+        those with no '/' after the prefix (one folder, as S3's delimiter lists it)."""
         ...
 
 
@@ -100,6 +101,7 @@ class PageQuery:
     tag: str | None = None
     limit: int = 20
     after: tuple[str, str] | None = None  # (sort value, slug) of the last item seen
+    section: str | None = None  # only entries whose path is inside this folder
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class ManageQuery:
     status: str | None = None
     limit: int = 50
     after: str | None = None  # the last slug seen
+    section: str | None = None  # only entries whose path is inside this folder
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,11 @@ class ObjectError:
 
 class Index(Protocol):
     # entries
-    def get_entry(self, collection: str, stage: Stage, slug: str) -> EntryRecord | None: ...
+    def get_entry(
+        self, collection: str, stage: Stage, slug: str, *, consistent: bool = False
+    ) -> EntryRecord | None:
+        """One stage of an entry; ``consistent``: read after the latest write (DynamoDB)."""
+        ...
 
     def stage_entry(self, record: EntryRecord, *, expected_etag: str | None) -> bool:
         """The API's write: apply iff the row's source ETag is ``expected_etag`` (None: no
@@ -137,8 +144,9 @@ class Index(Protocol):
 
     def apply_render(self, record: EntryRecord) -> bool:
         """The event handler's write of a rendered (or removed: ``record.deleted``) entry,
-        applied iff ``record.sequencer`` is newer than the row's; it also clears any
-        object error recorded for the entry's key."""
+        applied iff ``record.sequencer`` is newer than the row's, or the row came from
+        another file (sequencers order the events of one key only; the handler decides which
+        file an entry is); it also clears any object error recorded for the entry's key."""
         ...
 
     def apply_failure(
@@ -151,8 +159,10 @@ class Index(Protocol):
         source_etag: str | None,
         version_id: str | None,
         sequencer: str,
+        file: str | None = None,
     ) -> bool:
-        """Mark a stage failed, keeping its last good rendering; iff the sequencer is newer."""
+        """Mark a stage failed, keeping its last good rendering; iff the sequencer is newer
+        (or ``file`` is not the row's)."""
         ...
 
     def list_published(self, query: PageQuery) -> list[EntryRecord]:
@@ -205,6 +215,7 @@ class MediaQuery:
     tag: str | None = None
     limit: int = 50
     after: str | None = None  # the last id seen
+    collection: str | None = None  # its page resources instead, by path: after = last path
 
 
 class MediaIndex(Protocol):

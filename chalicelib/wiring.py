@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -12,6 +13,8 @@ from typing import Any
 from .domain.limits import Limits
 from .domain.media import MediaSettings
 from .ports import Backend
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _container: Container | None = None
@@ -90,7 +93,9 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
     objects_db = Database(
         data_dir / "objects.sqlite3", object_store.SCHEMA + event_queue.SCHEMA + WEBHOOK_SCHEMA
     )
-    index_db = Database(data_dir / "index.sqlite3", sqlite_index.SCHEMA + sqlite_media.SCHEMA)
+    index_db, index_is_new = sqlite_index.open_index_database(
+        data_dir / "index.sqlite3", sqlite_index.SCHEMA + sqlite_media.SCHEMA
+    )
     queue = event_queue.EventQueue(objects_db)
     config = JsonConfigStore(data_dir / "config.json")
     backend = Backend(
@@ -118,6 +123,11 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
             **scope,
         )
 
+    if index_is_new:  # an index of an earlier version: rebuilt from the objects, once
+        from .services.reindex import reindex
+
+        log.warning("the index in %s is of an earlier version: rebuilding it", data_dir)
+        reindex(backend, limits)
     delivery = LocalEventDelivery(
         queue,
         drain,

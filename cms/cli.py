@@ -136,6 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--collection", action="append", help="only this collection (repeatable; default all)"
     )
     exp.add_argument("--workers", type=int, default=4)
+    exp.add_argument(
+        "--content-dir",
+        default="content/{collection}",
+        help="where in DIR each collection's files go (default content/{collection}; with one"
+        " --collection, 'content' puts them straight into DIR/content)",
+    )
+    exp.add_argument(
+        "--drafts",
+        action="store_true",
+        help="also the entries that are not published (their working copy)",
+    )
 
     def action(group: Any, name: str, text: str) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = group.add_parser(name, help=text, description=text)
@@ -284,13 +295,17 @@ def run_import(args: argparse.Namespace, out: Output) -> int:
 def _show_import(report: ImportReport, out: Output) -> None:
     for warning in report.warnings:
         out.err.print(f"warning: {warning}", style="yellow", markup=False)
+    for skipped in report.not_taken:
+        out.err.print(f"not taken: {skipped.path}: {skipped.reason}", markup=False)
     rate = f"{report.files / report.seconds:.0f} files/s" if report.seconds else ""
     out.line(
-        f"{plural(report.files, 'file')}: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.skipped} skipped (not modified since the last "
-        f"import), {len(report.failures)} failed; {report.published} published, "
-        f"{plural(report.drafts, 'draft')}; {plural(report.media_uploaded, 'image')} uploaded "
-        f"({report.seconds:.1f} s, {rate}; stored in {report.stored_seconds:.1f} s)"
+        f"{plural(report.files, 'file')}: {plural(report.entries, 'page')} ({report.created} "
+        f"created, {report.updated} updated, {report.unchanged} unchanged, {report.skipped} "
+        f"skipped as not modified since the last import; {report.published} published, "
+        f"{plural(report.drafts, 'draft')}), {plural(report.resources, 'resource')} "
+        f"({report.media_uploaded} uploaded), {len(report.not_taken)} not taken, "
+        f"{len(report.failures)} failed ({report.seconds:.1f} s, {rate}; stored in "
+        f"{report.stored_seconds:.1f} s)"
     )
 
 
@@ -300,6 +315,8 @@ def run_export(args: argparse.Namespace, out: Output) -> int:
         args.format,
         collections=args.collection,
         workers=args.workers,
+        content_dir=args.content_dir,
+        drafts=args.drafts,
         progress=out.progress(),
     )
     report = exporter.run(args.dir)
@@ -320,9 +337,9 @@ def _show_export(report: ExportReport, out: Output) -> None:
     for rel in report.removed:
         out.line(f"removed {rel}")
     out.line(
-        f"{plural(report.entries, 'entry', 'entries')} updated, {report.deleted} removed: "
-        f"{plural(len(report.written), 'file')} written, {len(report.removed)} removed, "
-        f"{report.unchanged_files} unchanged "
+        f"{plural(report.entries, 'entry', 'entries')} exported, {report.deleted} removed, "
+        f"{plural(report.resources, 'resource')}: {plural(len(report.written), 'file')} "
+        f"written, {len(report.removed)} removed, {report.unchanged_files} unchanged "
         f"({report.seconds:.1f} s)"
     )
 

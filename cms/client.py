@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
@@ -40,6 +40,7 @@ from .models import (
     MediaAsset,
     Publication,
     PublishedEntry,
+    Source,
     SyncPage,
     Webhook,
     WebhookDelivery,
@@ -264,17 +265,35 @@ class Client:
 
     def _entry_path(self, collection: str, slug: str | None = None) -> str:
         path = f"/v1/manage/content/{_seg(collection)}"
-        return path if slug is None else f"{path}/{_seg(slug)}"
+        return path if slug is None else f"{path}/{entry_segment(slug)}"
 
-    def create_entry(self, collection: str, front_matter: Json, body: str = "") -> Draft:
-        payload = {"front_matter": front_matter, "body": body}
+    def create_entry(
+        self,
+        collection: str,
+        front_matter: Json,
+        body: str = "",
+        *,
+        slug: str | None = None,
+        file: str | None = None,
+    ) -> Draft:
+        """A new entry at ``slug`` (a path such as 'guides/setup'), or named after the file
+        it comes from, or after its front matter's slug or title."""
+        payload: Json = {"front_matter": front_matter, "body": body}
+        for name, value in (("slug", slug), ("file", file)):
+            if value is not None:
+                payload[name] = value
         return Draft.from_dict(self._json("POST", self._entry_path(collection), json_body=payload))
 
-    def create_markdown(self, collection: str, document: str) -> Draft:
-        """Create an entry from a whole Markdown document with YAML front matter."""
+    def create_markdown(
+        self, collection: str, document: str, *, slug: str | None = None, file: str | None = None
+    ) -> Draft:
+        """Create an entry from a whole Markdown document (YAML, TOML or JSON front matter),
+        stored byte for byte."""
+        params = {k: v for k, v in (("slug", slug), ("file", file)) if v is not None}
         data = self._json(
             "POST",
             self._entry_path(collection),
+            params=params or None,
             data=document.encode("utf-8"),
             headers={"Content-Type": "text/markdown; charset=utf-8"},
         )
@@ -282,6 +301,22 @@ class Client:
 
     def get_entry(self, collection: str, slug: str) -> Draft:
         return Draft.from_dict(self._json("GET", self._entry_path(collection, slug)))
+
+    def get_source(self, collection: str, slug: str, *, stage: str = "draft") -> Source:
+        """The stored document as it is (the published snapshot with ``stage='published'``)."""
+        response = self.request(
+            "GET",
+            self._entry_path(collection, slug) + "/source",
+            params={"stage": stage},
+            headers={"Accept": "text/markdown"},
+        )
+        return Source(
+            collection,
+            slug,
+            unquote(response.headers.get("X-CMS-File") or f"{slug}.md"),
+            response.content,
+            (response.headers.get("ETag") or "").strip('"'),
+        )
 
     def replace_entry(
         self,
@@ -298,6 +333,18 @@ class Client:
             self._entry_path(collection, slug),
             json_body={"front_matter": front_matter, "body": body},
             headers=_if_match(if_match),
+        )
+        return Draft.from_dict(data)
+
+    def replace_markdown(
+        self, collection: str, slug: str, document: str, *, if_match: str | None = None
+    ) -> Draft:
+        """PUT a whole Markdown document, stored byte for byte."""
+        data = self._json(
+            "PUT",
+            self._entry_path(collection, slug),
+            data=document.encode("utf-8"),
+            headers={"Content-Type": "text/markdown; charset=utf-8", **(_if_match(if_match) or {})},
         )
         return Draft.from_dict(data)
 
@@ -368,6 +415,7 @@ class Client:
         stage: str = "draft",
         limit: int = 100,
         after: str | None = None,
+        section: str | None = None,
     ) -> tuple[list[DraftSummary], str | None]:
         """One page of a collection's drafts (or published snapshots) and the next ``after``."""
         params: dict[str, Any] = {"limit": limit}
@@ -377,6 +425,8 @@ class Client:
             params["stage"] = stage
         if after:
             params["after"] = after
+        if section:
+            params["section"] = section
         data = self._json("GET", self._entry_path(collection), params=params)
         return [DraftSummary.from_dict(d) for d in data["items"]], data.get("next_after")
 
@@ -387,12 +437,18 @@ class Client:
         status: str | None = None,
         stage: str = "draft",
         page_size: int = 100,
+        section: str | None = None,
     ) -> Iterator[DraftSummary]:
         """Every draft (or published snapshot) of a collection, page by page."""
         after: str | None = None
         while True:
             items, after = self.drafts_page(
-                collection, status=status, stage=stage, limit=page_size, after=after
+                collection,
+                status=status,
+                stage=stage,
+                limit=page_size,
+                after=after,
+                section=section,
             )
             yield from items
             if not after:
@@ -411,7 +467,7 @@ class Client:
         """Create or update up to 100 entries in one request (each result on its own)."""
         data = self._json(
             "POST",
-            self._entry_path(collection) + "/batch",
+            f"/v1/manage/batch/{_seg(collection)}",
             json_body={"items": [item.to_dict() for item in items]},
         )
         return [BatchResult.from_dict(r) for r in data["items"]]
@@ -425,12 +481,15 @@ class Client:
         tag: str | None = None,
         sort: str | None = None,
         page_size: int = 100,
+        section: str | None = None,
     ) -> Iterator[EntrySummary]:
-        """Every published entry of a collection, following ``next_cursor``."""
+        """Every published entry of a collection (``section``: inside that folder),
+        following ``next_cursor``."""
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"limit": page_size}
-            for name, value in (("tag", tag), ("sort", sort), ("cursor", cursor)):
+            pairs = (("tag", tag), ("sort", sort), ("cursor", cursor), ("section", section))
+            for name, value in pairs:
                 if value:
                     params[name] = value
             data = self._json("GET", f"/v1/content/{_seg(collection)}", params=params, auth=False)
@@ -445,7 +504,10 @@ class Client:
         """The published entry with its HTML; None when ``if_none_match`` still matches."""
         headers = {"If-None-Match": if_none_match} if if_none_match else None
         response = self.request(
-            "GET", f"/v1/content/{_seg(collection)}/{_seg(slug)}", headers=headers, auth=False
+            "GET",
+            f"/v1/content/{_seg(collection)}/{entry_segment(slug)}",
+            headers=headers,
+            auth=False,
         )
         if response.status_code == 304:
             return None
@@ -480,11 +542,16 @@ class Client:
         caption: str | None = None,
         tags: Sequence[str] = (),
         content_type: str | None = None,
+        collection: str | None = None,
+        path: str | None = None,
     ) -> MediaAsset:
-        """Upload a file: directly up to 4 MiB, else through the presigned upload form."""
+        """Upload a file: directly up to 4 MiB, else through the presigned upload form. With
+        ``collection`` and ``path`` ('posts/hello/diagram.png') it is that collection's page
+        resource at that path: created, or its original replaced."""
         declared = content_type or sniff_content_type(data, filename)
+        place = {"collection": collection, "path": path} if collection and path else {}
         if len(data) <= DIRECT_UPLOAD_LIMIT:
-            params: dict[str, Any] = {"filename": filename}
+            params: dict[str, Any] = {"filename": filename, **place}
             for name, value in (("alt", alt), ("caption", caption)):
                 if value:
                     params[name] = value
@@ -498,7 +565,12 @@ class Client:
                 headers={"Content-Type": declared},
             )
             return MediaAsset.from_dict(record)
-        request: Json = {"filename": filename, "content_type": declared, "bytes": len(data)}
+        request: Json = {
+            "filename": filename,
+            "content_type": declared,
+            "bytes": len(data),
+            **place,
+        }
         for name, value in (("alt", alt), ("caption", caption)):
             if value:
                 request[name] = value
@@ -520,12 +592,18 @@ class Client:
         path = f"/v1/manage/media/{_seg(media_id)}" if manage else f"/v1/media/{_seg(media_id)}"
         return MediaAsset.from_dict(self._json("GET", path, auth=manage))
 
-    def iter_media(self, *, tag: str | None = None, page_size: int = 100) -> Iterator[MediaAsset]:
+    def iter_media(
+        self, *, tag: str | None = None, collection: str | None = None, page_size: int = 100
+    ) -> Iterator[MediaAsset]:
+        """Every asset (``tag``: with that tag; ``collection``: that collection's page
+        resources), newest first."""
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"limit": page_size}
             if tag:
                 params["tag"] = tag
+            if collection:
+                params["collection"] = collection
             if cursor:
                 params["cursor"] = cursor
             data = self._json("GET", "/v1/manage/media", params=params)
@@ -533,6 +611,11 @@ class Client:
             cursor = data.get("next_cursor")
             if not cursor:
                 return
+
+    def download_original(self, media_id: str) -> bytes:
+        """The exact bytes that were uploaded (a key with content:read)."""
+        path = f"/v1/manage/media/{_seg(media_id)}/original"
+        return self.request("GET", path, headers={"Accept": "*/*"}).content
 
     def download(self, url: str) -> bytes:
         """The bytes at a media URL (absolute, or a path on this API); redirects followed."""
@@ -612,6 +695,12 @@ class ChangeFeed:
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
+
+
+def entry_segment(path: str) -> str:
+    """An entry's path as one URL segment: '/' is written '~' ('guides/setup' ->
+    'guides~setup'), so no path can be taken for a route."""
+    return quote(path.replace("/", "~"), safe="~")
 
 
 def _if_match(etag: str | None) -> dict[str, str] | None:

@@ -1,18 +1,20 @@
-"""Markdown files as static site generators write them: front matter and image references.
+"""Markdown files as static site generators write them: front matter and the images they use.
 
-YAML front matter between ``---`` lines (Hugo, Jekyll, Eleventy) and TOML between ``+++``
-(Hugo). Dates stay ISO strings, as the server keeps them. Images: ``![alt](path "title")``
-with a relative path.
+Front matter is YAML between ``---`` lines (Hugo, Jekyll, Eleventy), TOML between ``+++``
+(Hugo) or a JSON object (Hugo). Dates stay the strings they were written as. The files are
+never rewritten: these functions only read them, to decide what to publish and to check that
+the images a page refers to are there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -49,25 +51,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _closing(lines: list[str], delimiter: str) -> int:
-    ends = ("---", "...") if delimiter == "---" else ("+++",)
+def _closing(lines: list[str], opener: str) -> int:
+    ends = {"---": ("---", "..."), "+++": ("+++",), "{": ("}",)}[opener]
     for i in range(1, len(lines)):
-        if lines[i].rstrip("\r") in ends:
+        if lines[i].rstrip("\r").rstrip() in ends:
             return i
-    raise DocumentError(f"the front matter opened with {delimiter!r} is never closed")
+    raise DocumentError(f"the front matter opened with {opener!r} is never closed")
 
 
-def parse_document(text: str) -> Document:
-    """Front matter (a mapping; empty when absent) and body of a Markdown file."""
-    text = text.removeprefix("\ufeff")
-    lines = text.split("\n")
-    first = lines[0].rstrip("\r") if lines else ""
-    if first not in ("---", "+++"):
-        return Document({}, text)
-    end = _closing(lines, first)
-    raw, body = "\n".join(lines[1:end]), "\n".join(lines[end + 1 :])
+def _parse(raw: str, opener: str) -> Any:
     try:
-        data = tomllib.loads(raw) if first == "+++" else yaml.load(raw, Loader=_NoDatesLoader)
+        if opener == "+++":
+            return tomllib.loads(raw)
+        if opener == "{":
+            return json.loads(raw)
+        return yaml.load(raw, Loader=_NoDatesLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -75,6 +73,26 @@ def parse_document(text: str) -> Document:
         raise DocumentError(f"invalid YAML front matter{where}: {problem}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise DocumentError(f"invalid TOML front matter: {exc}") from exc
+    except ValueError as exc:
+        raise DocumentError(f"invalid JSON front matter: {exc}") from exc
+
+
+def parse_document(text: str) -> Document:
+    """Front matter (a mapping; empty when absent) and body of a Markdown file, the way the
+    server reads them."""
+    text = text.removeprefix("\ufeff")
+    lines = text.split("\n")
+    first = lines[0].rstrip("\r") if lines else ""
+    opener = "{" if first.rstrip() == "{" or first.startswith('{"') else first
+    if opener not in ("---", "+++", "{"):
+        return Document({}, text)
+    if opener == "{" and first.rstrip().endswith("}") and len(first.strip()) > 1:
+        raw, body = first, "\n".join(lines[1:])
+    else:
+        end = _closing(lines, opener)
+        inner = lines[: end + 1] if opener == "{" else lines[1:end]
+        raw, body = "\n".join(inner), "\n".join(lines[end + 1 :])
+    data = _parse(raw, opener)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -82,60 +100,84 @@ def parse_document(text: str) -> Document:
     return Document(_jsonable(data), body)
 
 
-def slugify(text: str) -> str:
-    """Lower-case ASCII words joined by '-' (accents dropped), as the server's slugs are."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:120].strip("-")
+# --- the images a page refers to ------------------------------------------------------------
 
-
-# ![alt](target "title") with an inline target; <target> form included
-IMAGE_RE = re.compile(
-    r"!\[(?P<alt>(?:[^\]\\]|\\.)*)\]\(\s*(?:<(?P<angle>[^>]*)>|(?P<path>[^)\s]+))"
-    r"(?P<rest>(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*)\)"
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.DOTALL)
+_ESCAPED_SHORTCODE = re.compile(r"\{\{[<%]/\*.*?\*/[>%]\}\}", re.DOTALL)
+# ![alt](target "title"), the <target> form included
+_IMAGE = re.compile(
+    r"!\[(?:[^\]\\]|\\.)*\]\(\s*(?:<(?P<angle>[^>]*)>|(?P<path>[^)\s]+))"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
 )
-EXTERNAL_RE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|#)")
+# a link reference definition whose target is an image file ([logo]: img/logo.png), which
+# ``![alt][logo]`` may use; not a footnote ([^1]: text)
+_REFERENCE = re.compile(
+    r"^ {0,3}\[(?!\^)[^\]]+\]:\s*<?(?P<path>[^\s>]+\.(?:png|jpe?g|gif|webp|avif|svg))>?",
+    re.MULTILINE | re.IGNORECASE,
+)
+_SHORTCODE_SRC = re.compile(
+    r"\{\{[<%]\s*(?:figure|img|image)\b[^}]*?\bsrc\s*=\s*(?:\"(?P<q>[^\"]*)\"|`(?P<b>[^`]*)`)",
+    re.DOTALL,
+)
+_HTML_SRC = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"'](?P<src>[^\"']+)[\"']", re.IGNORECASE)
+_EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|#|\{\{)")
+_GLOB = re.compile(r"[*?\[]")  # Hugo's resources[].src may be a pattern ('*.png')
+FRONT_MATTER_IMAGES = ("images", "image", "cover", "featured_image", "thumbnail", "resources")
 
 
-@dataclass(frozen=True)
-class ImageRef:
-    alt: str
-    target: str  # as written (URL-decoded)
+def prose(body: str) -> str:
+    """The body with fenced and indented code blocks, code spans and escaped shortcodes
+    blanked out, line for line: what is left is what a page shows as Markdown."""
+    kept: list[str] = []
+    fence: str | None = None
+    previous_blank = True
+    for line in body.split("\n"):
+        stripped = line.lstrip(" >").lstrip()  # fences inside lists and quotes too
+        if fence is not None:
+            if stripped.startswith(fence) and not stripped[len(fence) :].strip(fence[0]).strip():
+                fence = None
+            kept.append("")
+            continue
+        opened = _FENCE.match(stripped)
+        if opened:
+            fence = opened.group(1)
+            kept.append("")
+            continue
+        if previous_blank and _INDENTED.match(line) and not line.lstrip().startswith(("-", "*")):
+            kept.append("")
+            continue
+        previous_blank = not line.strip()
+        kept.append(line)
+    text = "\n".join(kept)
+    text = _ESCAPED_SHORTCODE.sub("", text)
+    return _CODE_SPAN.sub(lambda m: " " * len(m.group(0)), text)
 
 
-def local_images(body: str) -> list[ImageRef]:
-    """Images the body refers to by a relative path (not URLs, absolute paths, media:)."""
-    from urllib.parse import unquote
-
-    found: list[ImageRef] = []
-    for match in IMAGE_RE.finditer(body):
-        target = match.group("angle") if match.group("angle") is not None else match.group("path")
-        if target and not EXTERNAL_RE.match(target):
-            found.append(ImageRef(match.group("alt"), unquote(target.split("#")[0].split("?")[0])))
-    return found
+def _front_matter_paths(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [p for item in value for p in _front_matter_paths(item)]
+    if isinstance(value, dict):  # cover: {image: x.jpg}; resources: [{src: x.png}]
+        return [p for k in ("image", "src") for p in _front_matter_paths(value.get(k))]
+    return []
 
 
-def rewrite_images(body: str, replacement: dict[str, str]) -> str:
-    """Each relative image whose target is in ``replacement`` points at its new target."""
-    from urllib.parse import unquote
-
-    def swap(match: re.Match[str]) -> str:
-        target = match.group("angle") if match.group("angle") is not None else match.group("path")
-        key = unquote(target.split("#")[0].split("?")[0]) if target else ""
-        if key not in replacement:
-            return match.group(0)
-        return f"![{match.group('alt')}]({replacement[key]}{match.group('rest').rstrip()})"
-
-    return IMAGE_RE.sub(swap, body)
-
-
-MEDIA_RE = re.compile(r"\]\(\s*<?media:([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)")
-
-
-def media_ids(body: str) -> list[str]:
-    """The media ids a CMS body refers to (``media:ID``), in order, once each."""
-    return list(dict.fromkeys(MEDIA_RE.findall(body)))
-
-
-def dump_front_matter(front_matter: dict[str, Any], body: str) -> str:
-    dumped = yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True)
-    return f"---\n{dumped}---\n{body}"
+def image_references(document: Document) -> list[str]:
+    """The relative paths of the images a page uses, as written (URL-decoded): in Markdown
+    images and link definitions, HTML ``<img>``, figure shortcodes and front matter
+    (``images``, ``cover`` ...). Never from code: examples are not images."""
+    text = prose(document.body)
+    found = [m.group("angle") or m.group("path") for m in _IMAGE.finditer(text)]
+    found += [m.group("path") for m in _REFERENCE.finditer(text)]
+    found += [m.group("q") or m.group("b") for m in _SHORTCODE_SRC.finditer(text)]
+    found += [m.group("src") for m in _HTML_SRC.finditer(text)]
+    for name in FRONT_MATTER_IMAGES:
+        found += _front_matter_paths(document.front_matter.get(name))
+    relative = []
+    for target in found:
+        if target and not _EXTERNAL.match(target) and not _GLOB.search(target):
+            relative.append(unquote(target.split("#")[0].split("?")[0]))
+    return [r for r in dict.fromkeys(relative) if r]

@@ -43,7 +43,7 @@ class Draft:
     """An entry as editors see it (``GET /v1/manage/content/{c}/{slug}``): the Markdown."""
 
     collection: str
-    slug: str
+    slug: str  # the entry's path in its collection ('guides/setup/index')
     front_matter: Json
     body: str
     etag: str
@@ -53,12 +53,18 @@ class Draft:
     publication_state: str
     published_at: str | None
     raw: Json = field(repr=False, compare=False)
+    file: str = ""  # its source file ('guides/setup/index.md')
+    kind: str = "page"  # page, section (_index) or bundle (index)
+    title: str | None = None
 
     @classmethod
     def from_dict(cls, data: Json) -> Draft:
         render = data.get("render") or {}
         publication = data.get("publication") or {}
         return cls(
+            file=str(data.get("file") or f"{data['slug']}.md"),
+            kind=str(data.get("kind", "page")),
+            title=_str_or_none(data.get("title")),
             collection=data["collection"],
             slug=data["slug"],
             front_matter=dict(data.get("front_matter") or {}),
@@ -74,6 +80,17 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A stored document, byte for byte (``GET .../{path}/source``)."""
+
+    collection: str
+    slug: str
+    file: str  # its place in the collection ('methods/page/Params.md')
+    data: bytes
+    etag: str
+
+
+@dataclass(frozen=True)
 class DraftSummary:
     slug: str
     title: str
@@ -82,6 +99,8 @@ class DraftSummary:
     etag: str | None
     render_status: str
     raw: Json = field(repr=False, compare=False)
+    file: str = ""
+    kind: str = "page"
 
     @classmethod
     def from_dict(cls, data: Json) -> DraftSummary:
@@ -93,6 +112,8 @@ class DraftSummary:
             _str_or_none(data.get("etag")),
             str(data.get("render_status", "")),
             data,
+            str(data.get("file") or f"{data['slug']}.md"),
+            str(data.get("kind", "page")),
         )
 
 
@@ -110,10 +131,12 @@ class EntrySummary:
     excerpt: str | None
     front_matter: Json
     raw: Json = field(repr=False, compare=False)
+    kind: str = "page"
 
     @classmethod
     def from_dict(cls, data: Json) -> EntrySummary:
         return cls(
+            kind=str(data.get("kind", "page")),
             collection=str(data.get("collection", "")),
             slug=data["slug"],
             title=str(data.get("title", "")),
@@ -240,11 +263,15 @@ class MediaAsset:
     url: str | None
     error: str | None
     raw: Json = field(repr=False, compare=False)
+    collection: str | None = None  # a page resource: its collection and path
+    path: str | None = None
 
     @classmethod
     def from_dict(cls, data: Json) -> MediaAsset:
         variants = data.get("variants")
         return cls(
+            collection=_str_or_none(data.get("collection")),
+            path=_str_or_none(data.get("path")),
             id=str(data["id"]),
             status=str(data.get("status", "")),
             filename=_str_or_none(data.get("filename")),
@@ -376,17 +403,25 @@ class WebhookDelivery:
 
 @dataclass(frozen=True)
 class BatchItem:
-    """What to write in a batch upsert: ``publish`` True publishes, False unpublishes."""
+    """What to write in a batch upsert: ``publish`` True publishes, False unpublishes.
+    ``document`` (a whole Markdown file, stored byte for byte) replaces front matter and
+    body; ``file`` is the file's place in the collection, which names the entry."""
 
-    front_matter: Json
-    body: str
+    front_matter: Json | None = None
+    body: str = ""
     slug: str | None = None
     publish: bool | None = None
     if_match: str | None = None
+    file: str | None = None
+    document: str | None = None
 
     def to_dict(self) -> Json:
-        item: Json = {"front_matter": self.front_matter, "body": self.body}
-        for name in ("slug", "publish", "if_match"):
+        item: Json = (
+            {"document": self.document}
+            if self.document is not None
+            else {"front_matter": self.front_matter or {}, "body": self.body}
+        )
+        for name in ("slug", "file", "publish", "if_match"):
             if getattr(self, name) is not None:
                 item[name] = getattr(self, name)
         return item
@@ -400,6 +435,7 @@ class BatchResult:
     publication: str | None
     etag: str | None
     problem: Json | None
+    file: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -415,4 +451,5 @@ class BatchResult:
             _str_or_none(data.get("publication")),
             _str_or_none(data.get("etag")),
             problem if isinstance(problem, dict) else None,
+            _str_or_none(data.get("file")),
         )

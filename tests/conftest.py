@@ -61,11 +61,15 @@ CONTRACT_MODULES = {
     "test_media_api",
     "test_sync",
     "test_feeds",
+    "test_entry_paths",
 }
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "local_only: runs on the local backend only")
+    config.addinivalue_line(
+        "markers", "slow: end-to-end (hugo, schemathesis, moto server, real servers): -m 'not slow'"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -60,10 +60,11 @@ def test_event_keys_are_url_decoded_exactly(aws_container: wiring.Container) -> 
     for key in [*odd, "content/blog/fine.md"]:
         s3.put_object(Bucket=bucket, Key=key, Body=b"---\ntitle: T\n---\nx\n")
     aws_container.process_events()
-    errors = sorted(e.key for e in aws_container.backend.index.list_object_errors())
-    assert errors == sorted(odd)
-    record = aws_container.backend.index.get_entry("blog", "draft", "fine")
-    assert record is not None and record.render_status == "rendered"
+    assert aws_container.backend.index.list_object_errors() == []
+    for path, file in [("a-b", "a b.md"), ("c-d", "c+d.md"), ("cafe", "café.md"), ("fine", None)]:
+        record = aws_container.backend.index.get_entry("blog", "draft", path)
+        assert record is not None and record.render_status == "rendered", path
+        assert record.source_file == (file or f"{path}.md")  # the key, decoded exactly
 
 
 # --- three queues: events (render), media (thumbnails), webhooks; one dead-letter queue -------

@@ -18,10 +18,10 @@ import pytest
 from cms import cli
 from cms import importer as importer_module
 from cms.client import Client
-from cms.documents import local_images, parse_document, rewrite_images
+from cms.documents import Document, image_references, parse_document
 from cms.errors import ConnectionFailed, NotFound
 from cms.exporter import Exporter
-from cms.importer import STATE_FILE, Importer, ImportReport, Planned, map_front_matter
+from cms.importer import STATE_FILE, Importer, ImportReport, Planned, State, is_draft, scan
 from cms.models import DraftSummary
 from tests import test_cms_client as shared
 from tests.conftest import free_port
@@ -51,7 +51,7 @@ def make_blog(root: Path) -> Path:
         ),
         "notes/work-in-progress.md": "---\ntitle: Work in progress\ndraft: true\n---\nSecret.\n",
         "notes/broken.md": "---\ntitle: [unclosed\n---\nThe front matter is not YAML.\n",
-        "notes/_index.md": "---\ntitle: Notes\n---\nA Hugo section page, not an entry.\n",
+        "notes/_index.md": "---\ntitle: Notes\n---\nA Hugo section page: an entry too.\n",
     }
     for rel, text in files.items():
         path = root / rel
@@ -63,42 +63,54 @@ def make_blog(root: Path) -> Path:
     return root
 
 
-PUBLISHED = {"hello-world", "summer-trip", "jekyll-style"}
+PUBLISHED = {
+    "posts/hello-world",
+    "posts/2023/summer-trip/index",
+    "posts/2022-03-04-jekyll-style",
+    "notes/_index",
+}
 
 
 # --- parsing, without a server -------------------------------------------------------------
 
 
-def test_front_matter_mapping_follows_the_generators_conventions(tmp_path: Path) -> None:
-    slug, fm, publish = map_front_matter(
-        {"title": "T", "date": "2024-01-05 10:30:00 +0100", "draft": True, "tags": "a, b"},
-        "",
-        tmp_path / "posts" / "my-post.md",
-    )
-    assert (slug, publish) == ("my-post", False)
-    assert fm == {"title": "T", "published_at": "2024-01-05T09:30:00Z", "tags": ["a", "b"]}
-    slug, fm, publish = map_front_matter(
-        {"published": False}, "# From the heading\n", tmp_path / "2021-02-03-jekyll-post.md"
-    )
-    assert (slug, publish, fm["published_at"]) == ("jekyll-post", False, "2021-02-03T00:00:00Z")
-    assert fm["title"] == "From the heading"
-    slug, fm, _ = map_front_matter(
-        {"title": "X", "slug": "Chosen Slug"}, "", tmp_path / "b/index.md"
-    )
-    assert slug == "chosen-slug" and "slug" not in fm
-    assert map_front_matter({"title": "X"}, "", tmp_path / "bundle" / "index.md")[0] == "bundle"
+def test_drafts_and_what_the_folder_holds_follow_the_generators_conventions(
+    tmp_path: Path,
+) -> None:
+    assert is_draft({"draft": True}, "posts/a.md") and is_draft({"draft": "yes"}, "a.md")
+    assert is_draft({"published": False}, "_posts/2021-02-03-x.md")
+    assert is_draft({}, "_drafts/idea.md") and not is_draft({"draft": False}, "a.md")
+    for rel in ("a.md", "b/c.markdown", "b/img.PNG", "doc.pdf", "x.svg", ".hidden.md", "y.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git/config").write_text("x")
+    found = scan(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in found.markdown] == ["a.md", "b/c.markdown"]
+    assert [p.relative_to(tmp_path).as_posix() for p in found.resources] == ["b/img.PNG", "doc.pdf"]
+    assert sorted(f.path for f in found.not_taken) == [".git/", ".hidden.md", "x.svg", "y.txt"]
 
 
-def test_toml_front_matter_and_image_references() -> None:
+def test_front_matter_formats_and_the_images_a_page_uses() -> None:
     doc = parse_document('+++\ntitle = "T"\ndate = 2024-01-05T10:00:00Z\n+++\nBody')
     assert doc.front_matter == {"title": "T", "date": "2024-01-05T10:00:00+00:00"}
+    assert parse_document('{\n "title": "J"\n}\nBody').front_matter == {"title": "J"}
     body = (
-        '![a](img/a.png) ![b](<./b c.jpg> "t") ![c](https://x/c.png) ![d](/abs.png) ![e](media:x)'
+        '![a](img/a.png) ![b](<./b c.jpg> "t") ![c](https://x/c.png) ![d](/abs.png)\n'
+        "`![e](span.png)`\n\n```md {file=\"x\"}\n![f](fenced.png)\n```\n\n"
+        "    ![g](indented.png)\n\n- item\n\n  ~~~\n  ![h](listed.png)\n  ~~~\n\n"
+        '{{< figure src="fig.jpg" >}} {{</* figure src="escaped.png" */>}}\n'
+        "![by reference][logo]\n\n[logo]: img/logo.png\n[^1]: The footnote, not an image.\n"
     )
-    assert [i.target for i in local_images(body)] == ["img/a.png", "./b c.jpg"]
-    assert rewrite_images(body, {"./b c.jpg": "media:b1"}).startswith(
-        '![a](img/a.png) ![b](media:b1 "t")'
-    )
+    front = {"images": ["cover.png"], "cover": {"image": "c.jpg"}, "resources": [{"src": "*.gif"}]}
+    assert image_references(Document(front, body)) == [
+        "img/a.png",
+        "./b c.jpg",
+        "img/logo.png",
+        "fig.jpg",
+        "cover.png",
+        "c.jpg",
+    ]
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -108,12 +120,15 @@ def test_import_publishes_reports_bad_files_and_a_second_run_changes_nothing(
     admin: Client, collection: str, tmp_path: Path
 ) -> None:
     blog = make_blog(tmp_path / "blog")
+    (blog / "notes/todo.txt").write_text("not content")
     report = Importer(admin, collection, batch_size=2).run(blog)
-    assert [
-        (f.path, "not valid" in f.reason or "invalid YAML" in f.reason) for f in report.failures
-    ] == [("notes/broken.md", True)]
-    assert (report.files, report.created, report.published, report.drafts) == (5, 4, 3, 1)
-    assert report.media_uploaded == 2  # red.png is used twice, uploaded once
+    assert [(f.path, "invalid YAML" in f.reason) for f in report.failures] == [
+        ("notes/broken.md", True)
+    ]
+    assert [f.path for f in report.not_taken] == ["notes/todo.txt"]
+    assert (report.files, report.entries, report.resources) == (9, 6, 2)
+    assert (report.created, report.published, report.drafts) == (5, 4, 1)
+    assert report.media_uploaded == 2
     assert report.rendered is True and 0 < report.stored_seconds <= report.seconds
     pending = admin.pending_renders(collection)
     assert pending == [] and all(
@@ -121,31 +136,38 @@ def test_import_publishes_reports_bad_files_and_a_second_run_changes_nothing(
     )
     assert {e.slug for e in admin.iter_entries(collection)} == PUBLISHED
     with pytest.raises(NotFound):
-        admin.get_published(collection, "work-in-progress")
-    hello = admin.get_entry(collection, "hello-world")
-    assert "![A red square](media:" in hello.body and "./img/red.png" not in hello.body
-    assert hello.front_matter["tags"] == ["intro", "news"]
-    assert hello.front_matter["summary"] == "The very first post."
-    assert hello.front_matter["published_at"] == "2024-01-05T00:00:00Z"
-    page = admin.get_published(collection, "hello-world")
-    assert page is not None and "<picture>" in page.html
+        admin.get_published(collection, "notes/work-in-progress")
+    hello = admin.get_entry(collection, "posts/hello-world")
+    source = admin.get_source(collection, "posts/hello-world")
+    assert source.data == (blog / "posts/hello-world.md").read_bytes()  # byte for byte
+    assert (source.file, hello.kind) == ("posts/hello-world.md", "page")
+    assert hello.front_matter["tags"] == ["Intro", "News"]
+    assert "summary" not in hello.front_matter and "published_at" not in hello.front_matter
+    page = admin.get_published(collection, "posts/hello-world")
+    assert page is not None and page.published_at == "2024-01-05T00:00:00Z"
+    assert page.summary == "The very first post." and page.tags == ["intro", "news"]
+    bundle = admin.get_published(collection, "posts/2023/summer-trip/index")
+    assert bundle is not None and bundle.kind == "bundle"
+    assert bundle.html.count("<picture>") == 2  # the bundle's image and ../../img/red.png
     revisions = len(
-        admin.request("GET", f"/v1/manage/content/{collection}/hello-world/revisions").json()[
-            "items"
-        ]
+        admin.request(
+            "GET", f"/v1/manage/content/{collection}/posts~hello-world/revisions"
+        ).json()["items"]
     )
 
     again = Importer(admin, collection).run(blog)
-    assert (again.created, again.updated, again.skipped, again.media_uploaded) == (0, 0, 4, 0)
+    assert (again.created, again.updated, again.skipped, again.media_uploaded) == (0, 0, 5, 0)
+    assert (again.published, again.drafts) == (4, 1)
     assert [f.path for f in again.failures] == ["notes/broken.md"]
-    after = admin.request("GET", f"/v1/manage/content/{collection}/hello-world/revisions").json()
+    after = admin.request(
+        "GET", f"/v1/manage/content/{collection}/posts~hello-world/revisions"
+    ).json()
     assert len(after["items"]) == revisions
 
     # an entry the state file lists but the server lost (a new data dir, a deletion) is sent
-    admin.delete_entry(collection, "summer-trip")
+    admin.delete_entry(collection, "posts/2023/summer-trip/index")
     restored = Importer(admin, collection).run(blog)
-    assert (restored.created, restored.skipped, restored.media_uploaded) == (1, 3, 0)
-    assert "![Blue sea](media:" in admin.get_entry(collection, "summer-trip").body
+    assert (restored.created, restored.skipped, restored.media_uploaded) == (1, 4, 0)
 
     # edit one file, make a published one a draft: exactly those two are sent
     (blog / "notes/broken.md").unlink()
@@ -154,10 +176,10 @@ def test_import_publishes_reports_bad_files_and_a_second_run_changes_nothing(
     jekyll = blog / "posts/2022-03-04-jekyll-style.md"
     jekyll.write_text(jekyll.read_text().replace("layout: post", "draft: true"))
     third = Importer(admin, collection).run(blog)
-    assert third.ok and (third.updated, third.skipped) == (2, 2)
-    assert "edited" in admin.get_entry(collection, "hello-world").body
+    assert third.ok and (third.updated, third.skipped) == (2, 3)
+    assert "edited" in admin.get_entry(collection, "posts/hello-world").body
     with pytest.raises(NotFound):
-        admin.get_published(collection, "jekyll-style")
+        admin.get_published(collection, "posts/2022-03-04-jekyll-style")
 
 
 def test_import_without_waiting_returns_once_stored_and_the_server_renders_after(
@@ -165,7 +187,7 @@ def test_import_without_waiting_returns_once_stored_and_the_server_renders_after
 ) -> None:
     blog = make_blog(tmp_path / "blog")
     report = Importer(admin, collection, wait=False).run(blog)
-    assert report.rendered is None and report.created == 4
+    assert report.rendered is None and report.created == 5
     deadline = time.monotonic() + 30
     while admin.pending_renders(collection):
         assert time.monotonic() < deadline, "the server never rendered the batch"
@@ -202,11 +224,11 @@ class RenderingServer:
 
 
 def planned(slug: str) -> Planned:
-    return Planned(f"posts/{slug}.md", slug, {"title": slug}, "", True, "0" * 64, [])
+    return Planned(f"posts/{slug}.md", f"---\ntitle: {slug}\n---\n", True, "0" * 64)
 
 
 def test_the_wait_counts_this_runs_entries_and_confirms_each_in_the_listing(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(importer_module, "POLL_SECONDS", 0)
     monkeypatch.setattr(importer_module, "STALE_GRACE_SECONDS", 0.2)
@@ -237,7 +259,11 @@ def test_the_wait_counts_this_runs_entries_and_confirms_each_in_the_listing(
 
     report = ImportReport()
     failing = RenderingServer([[]], rendered, failed={"b": "title: required", "not-ours": "x"})
-    Importer(failing, "blog")._render_failures([planned("a"), planned("b")], report)  # type: ignore[arg-type]
+    state = State(tmp_path, "http://x", "blog")
+    for slug in ("a", "b"):
+        state.record_file(f"posts/{slug}.md", {"slug": slug})
+    importer = Importer(failing, "blog")  # type: ignore[arg-type]
+    importer._render_failures([planned("a"), planned("b")], state, report)
     assert [(f.path, f.reason) for f in report.failures] == [
         ("posts/b.md", "draft: title: required")
     ]
@@ -293,12 +319,12 @@ def test_import_without_the_batch_route_goes_one_request_per_step(
 ) -> None:
     blog = make_blog(tmp_path / "blog")
     report = Importer(admin, collection, use_batch=False).run(blog)
-    assert report.mode == "single" and (report.created, report.published) == (4, 3)
+    assert report.mode == "single" and (report.created, report.published) == (5, 4)
     (blog / STATE_FILE).unlink()  # the state is gone: the server still knows
     (blog / "posts/img/red.png").unlink()  # and no image: nothing to upload again
     (blog / "posts/2023/summer-trip/sea.png").unlink()
     again = Importer(admin, collection, use_batch=False).run(blog)
-    assert again.created == 0 and again.unchanged == 2  # the two files without images
+    assert again.created == 0 and again.unchanged == 5 and again.media_uploaded == 0
     assert len(again.warnings) == 3  # the missing images, named
 
 
@@ -319,7 +345,8 @@ def test_json_export_is_incremental_and_starts_again_after_a_410(
         f"{collection}/{s}.json" for s in ("alpha", "beta", "gamma")
     ]
     alpha = json.loads((out / f"{collection}/alpha.json").read_text())
-    assert alpha["body"] == "About alpha." and "<p>About alpha.</p>" in alpha["html"]
+    assert alpha["document"] == "---\ntitle: Alpha\nslug: alpha\n---\nAbout alpha."
+    assert "<p>About alpha.</p>" in alpha["html"]
 
     assert Exporter(admin, "json", collections=[collection]).run(out).written == []
     beta = admin.get_entry(collection, "beta")
@@ -342,10 +369,10 @@ def test_json_export_is_incremental_and_starts_again_after_a_410(
     # without a key there is no Markdown to read: Hugo gets the published HTML
     keyless = Exporter(Client(admin.url), "hugo", collections=[collection]).run(tmp_path / "site")
     assert sorted(keyless.written) == [
-        f"content/{collection}/alpha/index.html",
-        f"content/{collection}/beta/index.html",
+        f"content/{collection}/alpha.html",
+        f"content/{collection}/beta.html",
     ]
-    page = (tmp_path / "site" / f"content/{collection}/alpha/index.html").read_text()
+    page = (tmp_path / "site" / f"content/{collection}/alpha.html").read_text()
     assert page.startswith("---\ntitle: Alpha\n") and "<p>About alpha.</p>" in page
 
 
@@ -418,11 +445,12 @@ def test_cli_exit_codes_json_output_and_environment(
     result = json.loads(out)
     assert (
         code == cli.FAILURES
-        and result["created"] == 4
+        and result["created"] == 5
         and result["failed"][0]["path"] == "notes/broken.md"
     )
     code, out, _ = run_cli(capsys, "export", str(tmp_path / "site"), "--collection", collection)
-    assert code == 0 and f"content/{collection}/hello-world/index.md" in out
+    assert code == 0 and f"content/{collection}/posts/hello-world.md" in out
+    assert f"content/{collection}/posts/2023/summer-trip/sea.png" in out
     with pytest.raises(SystemExit) as usage:
         run_cli(capsys, "export", str(tmp_path / "x"), "--format", "xml")
     assert usage.value.code == cli.USAGE
@@ -463,3 +491,66 @@ def test_python_m_cms_serve_runs_the_api_on_the_local_backend(tmp_path: Path) ->
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_export_keeps_its_cursor_past_an_entry_it_cannot_write_and_retries_it(
+    admin: Client, collection: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for slug in ("one", "two", "nested/three", "four"):
+        admin.create_entry(collection, {"title": slug}, f"About {slug}.", slug=slug)
+        admin.publish(collection, slug)
+    real = Client.get_source
+
+    def refusing(self: Client, name: str, slug: str, **options: Any) -> Any:
+        if slug == "nested/three":
+            raise OSError("disk full (simulated)")
+        return real(self, name, slug, **options)
+
+    monkeypatch.setattr(Client, "get_source", refusing)
+    out = tmp_path / "site"
+    first = Exporter(admin, "hugo", collections=[collection]).run(out)
+    assert first.failures == [(f"{collection}/nested/three", "disk full (simulated)")]
+    assert len(first.written) == 3
+    state = json.loads((out / ".cms-export.json").read_text())
+    assert state["cursor"] and list(state["retry"]) == [f"{collection}/nested/three"]
+
+    monkeypatch.setattr(Client, "get_source", real)
+    second = Exporter(admin, "hugo", collections=[collection]).run(out)
+    assert second.ok and second.retried == 1
+    assert second.written == [f"content/{collection}/nested/three.md"]
+    state = json.loads((out / ".cms-export.json").read_text())
+    assert state["retry"] == {}
+
+
+def test_an_interrupted_export_resumes_from_its_journal(
+    admin: Client, collection: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cms import exporter as exporter_module
+
+    for index in range(6):
+        slug = f"entry-{index}"
+        admin.create_entry(collection, {"title": slug}, "Text.", slug=slug)
+        admin.publish(collection, slug)
+    real = exporter_module._write_if_changed
+    calls = {"n": 0}
+
+    def interrupted(root: Path, rel: str, data: bytes) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(root, rel, data)
+
+    monkeypatch.setattr(exporter_module, "_write_if_changed", interrupted)
+    out = tmp_path / "site"
+    with pytest.raises(KeyboardInterrupt):
+        Exporter(admin, "hugo", collections=[collection], workers=1).run(out)
+    journal = (out / ".cms-export.journal").read_text().splitlines()
+    assert len(journal) >= 1 + 3  # its export, then each finished entry, noted at once
+
+    monkeypatch.setattr(exporter_module, "_write_if_changed", real)
+    resumed = Exporter(admin, "hugo", collections=[collection], workers=1).run(out)
+    assert resumed.ok and len(resumed.written) == 3 and resumed.unchanged_files == 3
+    assert not (out / ".cms-export.journal").exists()
+    assert sorted(p.name for p in (out / "content" / collection).iterdir()) == [
+        f"entry-{i}.md" for i in range(6)
+    ]

@@ -404,13 +404,13 @@ def test_dropped_object_with_invalid_front_matter_is_failed(
 ) -> None:
     api.collection("blog")
     api.entry("blog", title="Fine", body="fine")
-    put_markdown(container, "content/blog/broken.md", "---\nauthor: nobody\n---\nNo title.\n")
+    put_markdown(container, "content/blog/broken.md", "---\ntags: {a: 1}\n---\nBad tags.\n")
     view = api.json("GET", "/v1/manage/content/blog/broken")
     assert view["render"]["status"] == "failed"
-    assert "title" in view["render"]["error"]
+    assert "tags" in view["render"]["error"]
     failed = api.json("GET", "/v1/manage/content/blog?status=failed")["items"]
     assert [(i["slug"], i["render_status"]) for i in failed] == [("broken", "failed")]
-    assert "title" in failed[0]["render_error"]
+    assert "tags" in failed[0]["render_error"]
     rendered = api.json("GET", "/v1/manage/content/blog?status=rendered")["items"]
     assert [i["slug"] for i in rendered] == ["fine"]
     assert container.backend.dead_letters.list() == []  # recorded, not crash-looped
@@ -480,9 +480,9 @@ def test_bad_published_object_keeps_serving_the_last_good_version(
     ("key", "words"),
     [
         ("content/nope/x.md", ["collection", "nope"]),
-        ("content/blog/Bad Name.md", []),
+        ("content/blog/!!!.md", ["slug"]),
         ("content/blog/x.txt", ["entry key"]),
-        ("content/blog/a/b.md", ["entry key"]),
+        ("content/blog/a/.hidden/b.md", ["hidden"]),
         ("content/blog/.md", []),
         ("published/Bad_Coll/x.md", []),
         ("collections/Bad Coll.json", []),

@@ -255,7 +255,7 @@ def test_a_batch_is_stored_at_once_and_rendered_in_the_background(client):
     events = wiring.container().events
     events.quiet_seconds = 60  # hold the thread back while the test looks
     response = client.http.post(
-        "/v1/manage/content/blog/batch", body=batch_body(0, 5), headers=HEADERS
+        "/v1/manage/batch/blog", body=batch_body(0, 5), headers=HEADERS
     )
     assert response.status_code == 200
     assert json.loads(response.body)["summary"]["created"] == 5

@@ -4,14 +4,17 @@ edit, delete, list, delivery, images in entries, bad files, idempotent events, r
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from chalicelib import events, wiring
+from chalicelib.domain import media as m
 from chalicelib.domain.s3_events import make_record
 from tests import media_files as files
 from tests.conftest import ADMIN, Api, problem
@@ -569,3 +572,344 @@ def test_malformed_media_references_render_as_missing(api: Api) -> None:
     html = api.json("GET", "/v1/content/blog/odd-refs", auth=False)["html"]
     assert html.count("cms-media-missing") >= 3
     assert 'src="media:' not in html
+
+
+# --- page resources: a site's files by (collection, path) -------------------------------------
+
+
+def put_resource(
+    api: Api, data: bytes, path: str, *, collection: str = "blog", extra: str = "", **kw: Any
+) -> Any:
+    """POST the file as the resource ``path`` of ``collection``; the response."""
+    content_type = kw.pop("content_type", "application/octet-stream")  # sniffed
+    query = f"?collection={collection}&path={quote(path)}{extra}"
+    return api.call("POST", f"{BASE}{query}", data, headers={"Content-Type": content_type}, **kw)
+
+
+def original_versions(container: wiring.Container, media_id: str) -> int:
+    versions = container.backend.objects.list_versions(f"media/{media_id}/original")
+    return len([v for v in versions if not v.is_delete_marker])
+
+
+def object_names(container: wiring.Container, media_id: str) -> set[str]:
+    prefix = f"media/{media_id}/"
+    return {i.key[len(prefix) :] for i in container.backend.objects.list_objects(prefix)}
+
+
+def test_a_resource_is_created_then_replaced_and_keeps_its_metadata(
+    api: Api, container: wiring.Container
+) -> None:
+    api.collection("blog")
+    path = "posts/hello/diagram.png"
+    rid = m.resource_id("blog", path)
+    data = files.jpeg(2400, 1600)
+    first = put_resource(api, data, path, extra="&alt=A%20chart&tags=Charts")
+    assert first.status_code == 201, first.body
+    assert first.headers["Location"] == f"{BASE}/{rid}"
+    created = json.loads(first.body)
+    assert created["id"] == rid
+    assert (created["collection"], created["path"]) == ("blog", path)
+    assert created["filename"] == "diagram.png" and created["alt"] == "A chart"
+    body = ready(api, rid)
+    assert body["width"] == 2400 and len(body["variants"]) == 8
+    assert body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert object_names(container, rid) >= {"1920.webp", "1920.jpg"}
+
+    # the same bytes again: 200, nothing written
+    before = {i.key: i.version_id for i in container.backend.objects.list_objects(f"media/{rid}/")}
+    again = put_resource(api, data, path)
+    assert again.status_code == 200, again.body
+    assert json.loads(again.body)["status"] == "ready"
+    after = {i.key: i.version_id for i in container.backend.objects.list_objects(f"media/{rid}/")}
+    assert after == before and original_versions(container, rid) == 1
+
+    # an editor's changes, then other bytes: a new original, new variants, the edits kept
+    api.json("PATCH", f"{BASE}/{rid}", {"caption": "Edited", "focal_point": {"x": 0.1, "y": 0.2}})
+    replaced = put_resource(api, files.jpeg(800, 600), path)
+    assert replaced.status_code == 200, replaced.body
+    assert json.loads(replaced.body)["id"] == rid
+    body = ready(api, rid)
+    assert (body["width"], body["height"]) == (800, 600)
+    assert sorted(v["name"] for v in body["variants"]) == [
+        "320.jpg", "320.webp", "640.jpg", "640.webp", "800.jpg", "800.webp",
+    ]  # fmt: skip
+    assert (body["alt"], body["caption"], body["tags"]) == ("A chart", "Edited", ["charts"])
+    assert body["focal_point"] == {"x": 0.1, "y": 0.2}
+    assert (body["collection"], body["path"], body["filename"]) == ("blog", path, "diagram.png")
+    assert original_versions(container, rid) == 2
+    # the widths the first image had are gone from the bucket, not only from the row
+    names = object_names(container, rid)
+    assert not names & {"1280.webp", "1280.jpg", "1920.webp", "1920.jpg"}, names
+    variant = next(v for v in body["variants"] if v["name"] == "800.webp")
+    assert len(fetch(api, variant["url"], container)) == variant["bytes"]
+    gone = api.call("GET", f"/v1/media/{rid}/files/1920.webp", auth=False)
+    assert gone.status_code == 404
+
+    # new values sent with new bytes win; what is not sent stays
+    third = put_resource(api, files.small_png(), path, extra="&alt=New", content_type="image/png")
+    assert third.status_code == 200
+    body = ready(api, rid)
+    assert (body["alt"], body["caption"], body["content_type"]) == ("New", "Edited", "image/png")
+
+
+def test_resources_are_listed_by_collection_and_path(api: Api) -> None:
+    api.collection("blog")
+    api.collection("docs")
+    paths = ["b/z.png", "a/x.png", "é/ü.png", "a/y.png", "c.png"]
+    for i, path in enumerate(paths):
+        assert put_resource(api, files.small_png(10 + i, 10), path).status_code == 201
+    assert put_resource(api, files.small_png(), "a/x.png", collection="docs").status_code == 201
+    ordinary = upload(api, files.small_png(), "image/png")["id"]
+    seen: list[str] = []
+    page = api.json("GET", f"{BASE}?collection=blog&limit=2")
+    while True:
+        assert len(page["items"]) <= 2
+        for item in page["items"]:
+            assert item["collection"] == "blog"
+            assert item["id"] == m.resource_id("blog", item["path"])
+        seen += [i["path"] for i in page["items"]]
+        if not page["next_cursor"]:
+            break
+        cursor = page["next_cursor"]
+        page = api.json("GET", f"{BASE}?collection=blog&limit=2&cursor={cursor}")
+    assert seen == sorted(paths)
+    docs = api.json("GET", f"{BASE}?collection=docs")["items"]
+    assert [(i["collection"], i["path"]) for i in docs] == [("docs", "a/x.png")]
+    assert api.json("GET", f"{BASE}?collection=empty")["items"] == []
+    everything = api.json("GET", BASE)["items"]
+    assert len(everything) == 7
+    assert next(i for i in everything if i["id"] == ordinary)["collection"] is None
+    first = api.json("GET", f"{BASE}?collection=blog&limit=1")
+    for query, parameter in [
+        (f"collection=docs&cursor={first['next_cursor']}", "cursor"),
+        (f"cursor={first['next_cursor']}", "cursor"),
+        ("collection=blog&tag=x", "collection"),
+        ("collection=Not%20A%20Name", "collection"),
+    ]:
+        response = api.call("GET", f"{BASE}?{query}")
+        assert response.status_code == 400, query
+        assert problem(response)["parameter"] == parameter
+
+
+def test_editors_download_the_exact_original(api: Api, container: wiring.Container) -> None:
+    api.collection("blog")
+    photo = files.rotated_photo_with_gps()
+    path = "posts/Beach day/Plage été.jpg"
+    rid = json.loads(put_resource(api, photo, path).body)["id"]
+    ready(api, rid)
+    response = api.call("GET", f"{BASE}/{rid}/original", headers={"Accept": "*/*"})
+    if container.backend_name == "aws":
+        assert response.status_code == 307
+        assert response.headers["Cache-Control"] == "private, no-store"
+        location = response.headers["Location"]
+        assert f"/media/{rid}/original?" in location and "Signature=" in location
+        assert "response-content-disposition" in location
+        assert fetch(api, location, container) == photo
+        # a redirect needs no Accept header
+        assert api.call("GET", f"{BASE}/{rid}/original").status_code == 307
+    else:
+        assert response.status_code == 200, response.body
+        assert response.body == photo
+        assert response.headers["Content-Type"] == "image/jpeg"
+        assert response.headers["Cache-Control"] == "private, no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment;")
+        assert "filename*=UTF-8''Plage%20%C3%A9t%C3%A9.jpg" in disposition
+        etag = response.headers["ETag"]
+        cached = api.call(
+            "GET", f"{BASE}/{rid}/original", headers={"Accept": "*/*", "If-None-Match": etag}
+        )
+        assert cached.status_code == 304
+        for accept in (None, "application/json"):
+            headers = {"Accept": accept} if accept else {}
+            refused = api.call("GET", f"{BASE}/{rid}/original", headers=headers)
+            assert refused.status_code == 400
+            assert "Accept" in problem(refused)["detail"]
+        image = api.call("GET", f"{BASE}/{rid}/original", headers={"Accept": "image/jpeg"})
+        assert image.status_code == 200 and image.body == photo
+    # an ordinary upload's original too; never on the public routes
+    pdf = upload(api, files.PDF, "application/pdf")["id"]
+    response = api.call("GET", f"{BASE}/{pdf}/original", headers={"Accept": "*/*"})
+    if container.backend_name == "local":
+        assert response.body == files.PDF
+        assert response.headers["Content-Type"] == "application/pdf"
+    public = api.call(
+        "GET", f"/v1/media/{rid}/files/original", headers={"Accept": "*/*"}, auth=False
+    )
+    assert public.status_code == 404
+    no_route = api.call("GET", f"/v1/media/{rid}/original", headers={"Accept": "*/*"}, auth=False)
+    assert no_route.status_code in (403, 404)  # Chalice answers 403 for a route it lacks
+    missing = api.call("GET", f"{BASE}/r-0000000000000000000000000a/original")
+    assert missing.status_code == 404
+    problem(missing)
+    started = api.json("POST", f"{BASE}/uploads", {"content_type": "image/png"}, expect=201)
+    not_yet = api.call("GET", f"{BASE}/{started['id']}/original", headers={"Accept": "*/*"})
+    assert not_yet.status_code == 404
+    problem(not_yet)
+
+
+BACKSLASH_PATH = "posts\\a.png"
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        (f"collection=nope&path={quote('a.png')}", 404),
+        (f"collection=blog&path={quote('../a.png')}", 422),
+        (f"collection=blog&path={quote('posts/../../a.png')}", 422),
+        (f"collection=blog&path={quote('/etc/a.png')}", 422),
+        (f"collection=blog&path={quote('a' + chr(10) + 'b.png')}", 422),
+        (f"collection=blog&path={quote('a' + chr(0) + 'b.png')}", 422),
+        (f"collection=blog&path={quote('.git/a.png')}", 422),
+        (f"collection=blog&path={quote('a' * 601)}", 422),
+        (f"collection=blog&path={quote(BACKSLASH_PATH)}", 422),
+        ("collection=blog", 400),
+        (f"path={quote('a.png')}", 400),
+        (f"collection=Bad%20Name&path={quote('a.png')}", 422),
+    ],
+)
+def test_bad_resource_uploads_are_refused(api: Api, query: str, status: int) -> None:
+    api.collection("blog")
+    response = api.call(
+        "POST", f"{BASE}?{query}", files.small_png(), headers={"Content-Type": "image/png"}
+    )
+    assert response.status_code == status, response.body
+    problem(response)
+    assert api.json("GET", BASE)["items"] == []
+
+
+def test_resource_uploads_are_checked_like_any_upload(api: Api) -> None:
+    api.collection("blog")
+    svg = put_resource(api, files.SVG, "logo.svg", content_type="image/svg+xml")
+    assert svg.status_code == 415
+    assert "SVG" in problem(svg)["detail"]
+    mismatch = put_resource(api, files.jpeg(), "a.png", content_type="image/png")
+    assert mismatch.status_code == 415
+    assert api.json("GET", f"{BASE}?collection=blog")["items"] == []
+
+
+def test_resource_routes_need_the_media_scopes(api: Api) -> None:
+    api.collection("blog")
+    rid = json.loads(put_resource(api, files.small_png(), "a.png").body)["id"]
+    anonymous = put_resource(api, files.small_png(), "a.png", auth=False)
+    assert anonymous.status_code == 401
+    problem(anonymous)
+    assert api.call("GET", f"{BASE}/{rid}/original", auth=False).status_code == 401
+    assert api.call("GET", f"{BASE}?collection=blog", auth=False).status_code == 401
+    readers = {}
+    for scope in ("media:read", "content:read"):
+        key = api.json("POST", "/v1/manage/keys", {"name": scope, "scopes": [scope]}, expect=201)
+        readers[scope] = {"Authorization": f"Bearer {key['key']}"}
+    refused = api.call(
+        "POST",
+        f"{BASE}?collection=blog&path=b.png",
+        files.small_png(),
+        headers={**readers["media:read"], "Content-Type": "image/png"},
+        auth=False,
+    )
+    assert refused.status_code == 403
+    started = api.call(
+        "POST",
+        f"{BASE}/uploads",
+        {"content_type": "image/png", "collection": "blog", "path": "b.png"},
+        headers=readers["media:read"],
+        auth=False,
+    )
+    assert started.status_code == 403
+    reader = {**readers["media:read"], "Accept": "*/*"}
+    download = api.call("GET", f"{BASE}/{rid}/original", headers=reader, auth=False)
+    assert download.status_code in (200, 307)
+    listed = api.call("GET", f"{BASE}?collection=blog", headers=reader, auth=False)
+    assert listed.status_code == 200
+    content_only = {**readers["content:read"], "Accept": "*/*"}
+    assert (
+        api.call("GET", f"{BASE}/{rid}/original", headers=content_only, auth=False).status_code
+        == 403
+    )
+
+
+def test_presigned_resource_uploads(api: Api, container: wiring.Container) -> None:
+    api.collection("blog")
+    path = "posts/big/photo.png"
+    rid = m.resource_id("blog", path)
+    start = {"content_type": "image/png", "collection": "blog", "path": path, "alt": "Big"}
+    started = api.json("POST", f"{BASE}/uploads", start, expect=201)
+    assert started["id"] == rid and started["path"] == path and started["filename"] == "photo.png"
+    assert started["upload"]["fields"]["key"] == f"media/{rid}/original"
+    first = files.png_with_alpha()
+    assert post_form(api, container, started["upload"], first) in (200, 201, 204)
+    body = ready(api, rid)
+    assert body["alt"] == "Big" and body["width"] == 700
+    digest = hashlib.sha256(first).hexdigest()
+    assert body["sha256"] == digest
+    # the same file: nothing to send
+    same = api.json("POST", f"{BASE}/uploads", {**start, "sha256": digest.upper()})
+    assert same["upload"] is None and same["id"] == rid
+    # another file replaces the original; the editor's alt stays
+    api.json("PATCH", f"{BASE}/{rid}", {"alt": "Edited"})
+    other = files.png_with_alpha(300, 200)
+    changed = {k: v for k, v in start.items() if k != "alt"}
+    again = api.json(
+        "POST", f"{BASE}/uploads", {**changed, "sha256": hashlib.sha256(other).hexdigest()}
+    )
+    assert again["upload"] is not None and again["alt"] == "Edited"
+    assert post_form(api, container, again["upload"], other) in (200, 201, 204)
+    body = ready(api, rid)
+    assert (body["width"], body["alt"]) == (300, "Edited")
+    assert original_versions(container, rid) == 2
+    assert not object_names(container, rid) & {"640.webp", "640.png"}
+    for payload, status in [
+        ({**start, "collection": "nope"}, 404),
+        ({**start, "path": "../x.png"}, 422),
+        ({"content_type": "image/png", "collection": "blog"}, 422),
+        ({**start, "sha256": "xyz"}, 422),
+        ({**start, "collection": 3}, 422),
+    ]:
+        response = api.call("POST", f"{BASE}/uploads", payload)
+        assert response.status_code == status, (payload, response.body)
+        problem(response)
+
+
+def test_a_deleted_resource_is_gone_and_can_come_back(
+    api: Api, container: wiring.Container
+) -> None:
+    api.collection("blog")
+    rid = json.loads(put_resource(api, files.jpeg(700, 500), "x.jpg").body)["id"]
+    ready(api, rid)
+    assert api.call("DELETE", f"{BASE}/{rid}").status_code == 204
+    container.process_events()
+    assert object_names(container, rid) == set()
+    assert api.call("GET", f"{BASE}/{rid}").status_code == 404
+    assert api.json("GET", f"{BASE}?collection=blog")["items"] == []
+    again = put_resource(api, files.jpeg(700, 500), "x.jpg")
+    assert again.status_code == 201, again.body
+    assert ready(api, rid)["path"] == "x.jpg"
+    assert [i["id"] for i in api.json("GET", f"{BASE}?collection=blog")["items"]] == [rid]
+
+
+def test_reindex_restores_resources(api: Api, container: wiring.Container) -> None:
+    api.collection("blog")
+    for path in ("posts/a/one.jpg", "posts/b/two.jpg"):
+        response = put_resource(api, files.jpeg(900, 600), path, extra="&alt=Kept&tags=site")
+        assert response.status_code == 201
+    ordinary = upload(api, files.small_png(), "image/png")["id"]
+    before = {
+        "list": api.json("GET", f"{BASE}?collection=blog")["items"],
+        "all": api.json("GET", BASE)["items"],
+        "tag": api.json("GET", f"{BASE}?tag=site")["items"],
+    }
+    report = api.json("POST", "/v1/manage/reindex")
+    assert report["media"] == 3
+    after = {
+        "list": api.json("GET", f"{BASE}?collection=blog")["items"],
+        "all": api.json("GET", BASE)["items"],
+        "tag": api.json("GET", f"{BASE}?tag=site")["items"],
+    }
+    unsigned = re.compile(r"\?[^\" ]*")
+    assert unsigned.sub("", json.dumps(after)) == unsigned.sub("", json.dumps(before))
+    assert [(i["collection"], i["path"]) for i in after["list"]] == [
+        ("blog", "posts/a/one.jpg"),
+        ("blog", "posts/b/two.jpg"),
+    ]
+    assert next(i for i in after["all"] if i["id"] == ordinary)["path"] is None

@@ -23,6 +23,8 @@ from tests.aws_stage import aws_environment
 from tests.conftest import ADMIN_KEY, JSON_ADMIN, free_port
 from tests.test_webhooks import Receiver
 
+pytestmark = pytest.mark.slow  # end to end: run by CI, left out by -m 'not slow'
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -112,23 +114,29 @@ def test_provision_write_pump_deliver_over_http(moto_server: str) -> None:
         assert r.status_code == 200, r.body
         assert "<em>moto server</em>" in json.loads(r.body)["html"]
 
-        # a file dropped into the bucket by another tool is indexed like an API write
+        # files dropped into the bucket by another tool are indexed like an API write, named
+        # as `cms import` names them: a path from the file's name, a title from it if absent
         s3.put_object(
             Bucket=settings.bucket,
-            Key="published/blog/dropped in.md",
-            Body=b"---\ntitle: Dropped\npublished_at: 2024-01-02T03:04:05Z\n---\nBody\n",
+            Key="published/blog/guides/Dropped In.md",
+            Body=b"---\ndate: 2024-01-02T03:04:05Z\n---\nBody\n",
         )
         s3.put_object(
             Bucket=settings.bucket,
             Key="published/blog/dropped.md",
             Body=b"---\ntitle: Dropped\npublished_at: 2024-01-02T03:04:05Z\n---\nBody\n",
         )
-        assert devtools.pump(settings, once=True) >= 2
+        s3.put_object(Bucket=settings.bucket, Key="published/blog/!!!.md", Body=b"x")
+        assert devtools.pump(settings, once=True) >= 3
         r = client.http.get("/v1/content/blog/dropped")
         assert r.status_code == 200, r.body
         assert json.loads(r.body)["published_at"] == "2024-01-02T03:04:05Z"
+        r = client.http.get("/v1/content/blog/guides~dropped-in")
+        assert r.status_code == 200, r.body
+        assert json.loads(r.body)["title"] == "Dropped In"
+        assert json.loads(r.body)["published_at"] == "2024-01-02T03:04:05Z"
         errors = json.loads(client.http.get("/v1/manage/errors", headers=JSON_ADMIN).body)
-        assert [e["key"] for e in errors["items"]] == ["published/blog/dropped in.md"]
+        assert [e["key"] for e in errors["items"]] == ["published/blog/!!!.md"]
 
     # a media original dropped into the bucket: the pump command delivers the media queue to
     # the thumbnail function too, and the variants it writes raise no events

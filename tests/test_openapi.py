@@ -135,7 +135,7 @@ def test_request_bodies_follow_the_routes_content_types(app: Chalice, spec: dict
     form = spec["paths"]["/v1/uploads"]["post"]["requestBody"]["content"]
     assert list(form) == ["multipart/form-data"]
     entry = spec["paths"]["/v1/manage/content/{collection}"]["post"]["requestBody"]["content"]
-    assert entry["application/json"]["schema"] == {"$ref": "#/components/schemas/EntryInput"}
+    assert entry["application/json"]["schema"] == {"$ref": "#/components/schemas/NewEntryInput"}
     assert entry["text/markdown"]["schema"]["type"] == "string"
     files = spec["paths"]["/v1/media/{media_id}/files/{name}"]["get"]["responses"]
     assert {"image/webp", "application/pdf"} <= set(files["200"]["content"])

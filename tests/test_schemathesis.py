@@ -29,6 +29,8 @@ import requests
 from tests.conftest import free_port
 from tests.test_local_server import ADMIN_KEY, AUTH, LocalServer
 
+pytestmark = pytest.mark.slow  # end to end: run by CI, left out by -m 'not slow'
+
 MAX_EXAMPLES = 15
 SEED = 20250601
 CHECKS = (

@@ -1,20 +1,29 @@
 """Batch upsert of entries: the bulk path of `cms import`.
 
-``POST /v1/manage/content/{collection}/batch`` takes ``{"items": [...]}``, up to MAX_ITEMS,
-each ``{"slug"?, "front_matter", "body", "publish"?, "if_match"?}``. Every item goes through
-the same services as the single routes (create, or replace with If-Match, then publish or
-unpublish), so validation, conditional writes and events are the same. What is new:
+``POST /v1/manage/batch/{collection}`` takes ``{"items": [...]}``, up to MAX_ITEMS, each
+``{"file"? | "slug"?, "document" | "front_matter" + "body", "publish"?, "if_match"?}``:
 
-- an item whose normalized front matter and body equal the stored draft writes nothing
-  (``unchanged``), and an entry whose published snapshot was made from the current draft is
-  not published again: sending the same batch twice changes nothing;
-- ``publish``: true makes the draft the published version (its ``published_at`` decides
-  published or scheduled), false unpublishes, absent leaves publication alone;
+- ``file`` (``methods/page/Params.md``) is the entry's source file: its path is made from it
+  and the bucket keeps the name, so an export recreates the tree; ``slug`` names the path
+  directly; with neither, the front matter's slug or title makes one;
+- ``document`` is the Markdown file as it is (front matter included), stored byte for byte.
+
+Every item goes through the same services as the single routes (create, or replace with
+If-Match, then publish or unpublish), so validation, conditional writes and events are the
+same. What is new:
+
+- an item whose document equals the stored draft (byte for byte, or the same front matter
+  and body) writes nothing (``unchanged``), and an entry whose published snapshot was made
+  from the current draft is not published again: sending the same batch twice changes nothing;
+- ``publish``: true makes the draft the published version (its date decides published or
+  scheduled), false unpublishes, absent leaves publication alone;
 - each item answers on its own: a bad item is a problem+json object in its result, never a
   failed request. The request fails only when the collection does not exist, the key lacks
   ``content:write`` or the body is not a batch at all;
 - the response comes once every item is stored, before rendering (on both backends): entries
   list as ``render_status: pending`` until their events are handled.
+
+It lives outside ``/v1/manage/content/{collection}/`` so that no entry path can shadow it.
 """
 
 from __future__ import annotations
@@ -24,24 +33,21 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from ..domain import frontmatter
-from ..domain.entries import object_key, validate_front_matter
+from ..domain.entries import object_key
 from ..domain.errors import CMSError, FieldError, NotFound, PreconditionFailed, ValidationFailed
-from ..domain.names import slugify, validate_slug
 from ..domain.timeutil import to_iso
 from ..ports import Backend
 from ..services import entries, publishing
 from ..services.collections import require_collection
 from ..wiring import container
 from .auth import require
-from .http import JSON, etag_value, json_object, json_response, route
+from .http import JSON, entry_from_json, etag_value, json_object, json_response, route
 from .problems import TYPE_BASE
 
 bp = Blueprint(__name__)
-BASE = "/v1/manage/content"
+PATH = "/v1/manage/batch/{collection}"
 MAX_ITEMS = 100
-ITEM_FIELDS = {"slug", "front_matter", "body", "publish", "if_match"}
-IGNORED_ON_COMPARE = {"slug", "updated_at"}
+CONTROL_FIELDS = frozenset({"slug", "file", "publish", "if_match"})
 
 log = logging.getLogger(__name__)
 
@@ -56,58 +62,34 @@ def _problem(error: CMSError) -> dict[str, Any]:
     }
 
 
-def _item_input(item: Any) -> tuple[dict[str, Any], str, Any, str | None, str | None]:
+def _item_input(
+    item: Any,
+) -> tuple[entries.EntryInput, Any, str | None, str | None, str | None]:
     if not isinstance(item, dict):
         raise ValidationFailed("An item must be a JSON object.", [FieldError("", "not an object")])
-    errors = [
-        FieldError(n, "unknown field", "unknown-field") for n in sorted(set(item) - ITEM_FIELDS)
-    ]
-    fm, body = item.get("front_matter", {}), item.get("body", "")
-    publish, slug, match = item.get("publish"), item.get("slug"), item.get("if_match")
-    if not isinstance(fm, dict):
-        errors.append(FieldError("front_matter", "must be an object", "type"))
-    if not isinstance(body, str):
-        errors.append(FieldError("body", "must be a string", "type"))
+    errors = []
+    publish, slug, file, match = (item.get(k) for k in ("publish", "slug", "file", "if_match"))
     if publish is not None and not isinstance(publish, bool):
         errors.append(FieldError("publish", "must be true, false or absent", "type"))
-    for name, value in (("slug", slug), ("if_match", match)):
+    for name, value in (("slug", slug), ("file", file), ("if_match", match)):
         if value is not None and not isinstance(value, str):
             errors.append(FieldError(name, "must be a string", "type"))
-    if isinstance(body, str) and not frontmatter.is_utf8(body):
-        errors.append(FieldError("body", "must be valid Unicode (no lone surrogates)", "type"))
     if errors:
         raise ValidationFailed("The batch item is invalid.", errors)
-    frontmatter.check_json_compatible(fm)
-    return fm, body, publish, slug, match
+    entry = entry_from_json(item, CONTROL_FIELDS)
+    return entry, publish, slug, file, match
 
 
-def _slug_of(front_matter: dict[str, Any], given: str | None) -> str:
-    in_fm = front_matter.get("slug")
-    if given is not None and in_fm is not None and in_fm != given:
-        raise ValidationFailed(
-            "The item's slug and its front matter slug differ.",
-            [FieldError("slug", f"front matter says {in_fm!r}", "slug-mismatch")],
-        )
-    slug = given or in_fm
-    if slug is None:
-        title = front_matter.get("title")
-        slug = slugify(title) if isinstance(title, str) and title.strip() else ""
-    return validate_slug(slug)
+def _same(current: entries.Document, entry: entries.EntryInput) -> bool:
+    if not current.readable:
+        return False
+    if entry.text is not None and current.text == entry.text:
+        return True
+    return current.body == entry.body and current.front_matter == entry.front_matter
 
 
-def _same(current: entries.Document, normalized: dict[str, Any], body: str) -> bool:
-    def comparable(fm: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in fm.items() if k not in IGNORED_ON_COMPARE}
-
-    return (
-        current.readable
-        and current.body == body
-        and comparable(current.front_matter) == comparable(normalized)
-    )
-
-
-def _publication(backend: Backend, collection: str, slug: str) -> str:
-    record = backend.index.get_entry(collection, "published", slug)
+def _publication(backend: Backend, collection: str, path: str) -> str:
+    record = backend.index.get_entry(collection, "published", path)
     if record is None or record.deleted or record.published_at is None:
         return "draft"
     return "scheduled" if record.published_at > to_iso(backend.clock.now()) else "published"
@@ -116,43 +98,64 @@ def _publication(backend: Backend, collection: str, slug: str) -> str:
 def _upsert(collection: str, item: Any) -> dict[str, Any]:
     c = container()
     backend = c.backend
-    fm, body, publish, given_slug, if_match = _item_input(item)
+    entry, publish, slug, file, if_match = _item_input(item)
     if_match = etag_value(if_match)  # quoted or not, as the single routes take it
-    slug = _slug_of(fm, given_slug)
-    result: dict[str, Any] = {"slug": slug}
+    path = entries.identity(entry, slug, file)[0]
+    result: dict[str, Any] = {"slug": path}
     try:
-        current: entries.Document | None = entries.read_draft(backend, collection, slug)
+        current: entries.Document | None = entries.read_draft(backend, collection, path)
     except NotFound:
         current = None
     if current is None and if_match is not None:
-        raise PreconditionFailed(f"There is no entry {slug!r} to match if_match against.")
+        raise PreconditionFailed(f"There is no entry {path!r} to match if_match against.")
     if current is None:
-        doc = entries.create_entry(backend, c.limits, collection, {**fm, "slug": slug}, body)
+        doc = entries.create_entry(
+            backend,
+            c.limits,
+            collection,
+            entry.front_matter,
+            entry.body,
+            text=entry.text,
+            path=path,
+            file=file,
+        )
         result["status"] = "created"
     else:
         entries.check_if_match(current.etag, if_match)
-        normalized = validate_front_matter(fm, require_collection(backend, collection))
-        if _same(current, normalized, body):
+        if file is not None and current.source_file != file:
+            raise ValidationFailed(
+                f"Entry {path!r} comes from {current.source_file}, not {file}.",
+                [FieldError("file", f"the entry's file is {current.source_file}", "conflict")],
+            )
+        if _same(current, entry):
             doc, result["status"] = current, "unchanged"
         else:
             doc, _ = entries.replace_entry(
-                backend, c.limits, collection, slug, fm, body, if_match=current.etag
+                backend,
+                c.limits,
+                collection,
+                path,
+                entry.front_matter,
+                entry.body,
+                if_match=current.etag,
+                text=entry.text,
             )
             result["status"] = "updated"
     result["etag"] = doc.etag
-    published = backend.objects.head(object_key(collection, slug, "published"))
+    result["file"] = doc.source_file
+    published = backend.objects.head(object_key(collection, doc.source_file, "published"))
     if publish is True and (published is None or published.metadata.get("draft-etag") != doc.etag):
-        result["publication"] = publishing.publish(backend, collection, slug, if_match=doc.etag)[
+        result["publication"] = publishing.publish(backend, collection, path, if_match=doc.etag)[
             "state"
         ]
     elif publish is False and published is not None:
-        result["publication"] = publishing.unpublish(backend, collection, slug)["state"]
+        result["publication"] = publishing.unpublish(backend, collection, path)["state"]
     else:
-        result["publication"] = _publication(backend, collection, slug)
+        result["publication"] = _publication(backend, collection, path)
     return result
 
 
-@route(bp, f"{BASE}/{{collection}}/batch", methods=["POST"], content_types=[JSON])
+@route(bp, PATH, methods=["POST"], content_types=[JSON])
 def batch_upsert(collection: str) -> Response:
     request = bp.current_request
     require(request, "content:write")
@@ -174,9 +177,11 @@ def batch_upsert(collection: str) -> Response:
         try:
             outcome = _upsert(collection, item)
         except CMSError as error:
-            slug = item.get("slug") if isinstance(item, dict) else None
-            slug = slug if isinstance(slug, str) else None
-            outcome = {"slug": slug, "status": "failed", "error": _problem(error)}
+            given = item if isinstance(item, dict) else {}
+            outcome = {"status": "failed", "error": _problem(error)}
+            for name in ("slug", "file"):
+                value = given.get(name)
+                outcome[name] = value if isinstance(value, str) else None
         counts[outcome["status"]] += 1
         results.append({"index": index, **outcome})
     log.info("batch upsert into %s: %s", collection, counts)

@@ -9,12 +9,12 @@ from chalice import Blueprint, Response
 
 from ..services import delivery, sync
 from ..wiring import container
-from .http import JSON, json_response, none_match, query, route
+from .http import JSON, entry_path, json_response, none_match, query, route
 from .media import urls
 
 bp = Blueprint(__name__)
 
-LIST_PARAMS = {"tag", "sort", "limit", "cursor"}
+LIST_PARAMS = {"tag", "sort", "limit", "cursor", "section"}
 
 
 def _cache_control(name: str, default: str) -> str:
@@ -35,6 +35,7 @@ def list_entries(collection: str) -> Response:
         sort=params.get("sort"),
         limit=params.get("limit"),
         cursor=params.get("cursor"),
+        section=params.get("section"),
     )
     return json_response(
         page,
@@ -48,7 +49,7 @@ def list_entries(collection: str) -> Response:
 def get_entry(collection: str, slug: str) -> Response:
     c = container()
     request = bp.current_request
-    entry = delivery.find_published(c.backend, collection, slug)
+    entry = delivery.find_published(c.backend, collection, entry_path(slug))
     body, html = delivery.cached_entry(c.backend, entry)
     etag = entry.etag
     if html is not None:  # it refers to media: resolved as they are now

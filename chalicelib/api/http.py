@@ -21,7 +21,9 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..domain.limits import Limits, is_ascii_int
+from ..domain.paths import from_url
 from ..ports import StorageUnavailable
+from ..services.entries import EntryInput
 from ..wiring import container
 from .problems import from_error, internal_error, unavailable
 
@@ -120,17 +122,37 @@ def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
     return data
 
 
-def entry_input(request: Request) -> tuple[dict[str, Any], str]:
-    """(front matter, body) from JSON ``{front_matter, body}`` or a Markdown document."""
+ENTRY_FIELDS = {"front_matter", "body"}
+
+
+def entry_input(request: Request, *, extra: frozenset[str] = frozenset()) -> EntryInput:
+    """An ``EntryInput``: a Markdown document as sent (stored byte for byte), or JSON
+    ``{front_matter, body}`` (and the ``extra`` fields a route also takes)."""
     if media_type(request) in (MARKDOWN, "text/plain"):
         try:
             text = raw_body(request).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadRequest("The Markdown document is not UTF-8.") from exc
-        return frontmatter.parse(text)
+        fm, body = frontmatter.parse(text)
+        return EntryInput(fm, body, text)
     data = json_object(request)
-    unknown = sorted(set(data) - {"front_matter", "body"})
+    return entry_from_json(data, extra)
+
+
+def entry_from_json(data: dict[str, Any], extra: frozenset[str] = frozenset()) -> EntryInput:
+    """An ``EntryInput`` from a JSON object: ``{front_matter, body}`` or ``{document}``."""
+    unknown = sorted(set(data) - ENTRY_FIELDS - {"document"} - extra)
     errors = [FieldError(name, "unknown field", "unknown-field") for name in unknown]
+    document = data.get("document")
+    if document is not None:
+        if not isinstance(document, str) or not frontmatter.is_utf8(document):
+            errors.append(FieldError("document", "must be a string of valid Unicode", "type"))
+        for name in sorted(ENTRY_FIELDS & set(data)):
+            errors.append(FieldError(name, "send a document or front_matter/body", "conflict"))
+        if errors:
+            raise ValidationFailed("The entry is invalid.", errors)
+        fm, body = frontmatter.parse(document)
+        return EntryInput(fm, body, document)
     fm = data.get("front_matter", {})
     body = data.get("body", "")
     if not isinstance(fm, dict):
@@ -142,7 +164,12 @@ def entry_input(request: Request) -> tuple[dict[str, Any], str]:
     if errors:
         raise ValidationFailed("The entry is invalid.", errors)
     frontmatter.check_json_compatible(fm)
-    return fm, body
+    return EntryInput(fm, body)
+
+
+def entry_path(segment: str) -> str:
+    """The entry path a URL segment names (``a~b~c``: see domain.paths)."""
+    return from_url(segment)
 
 
 def etag_value(header: str | None) -> str | None:

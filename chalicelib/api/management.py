@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
 from ..domain.errors import BadRequest
 from ..domain.limits import parse_page_size
-from ..domain.names import validate_slug
+from ..domain.paths import to_url, validate_path, validate_section
 from ..services import collections, entries, publishing
+from ..services.delivery import check_bad_request_params
 from ..services.entries import Document
 from ..wiring import container
 from .auth import require
 from .http import (
     ENTRY_TYPES,
     JSON,
+    entry_from_json,
     entry_input,
+    entry_path,
     if_match,
     json_object,
     json_response,
+    media_type,
     query,
     quoted,
     route,
@@ -36,7 +41,7 @@ def _entry_response(doc: Document, status: int = 200) -> Response:
     c = container()
     headers = {"ETag": quoted(doc.etag), "Cache-Control": "no-store"}
     if status == 201:
-        headers["Location"] = f"{BASE}/content/{doc.collection}/{doc.slug}"
+        headers["Location"] = f"{BASE}/content/{doc.collection}/{to_url(doc.slug)}"
     view = entries.editor_view(c.backend, doc, url_for=urls(c, bp.current_request).stable)
     return json_response(view, status, headers)
 
@@ -79,10 +84,33 @@ def delete_collection(name: str) -> Response:
 
 @route(bp, f"{BASE}/content/{{collection}}", methods=["POST"], content_types=ENTRY_TYPES)
 def create_entry(collection: str) -> Response:
-    require(bp.current_request, "content:write")
+    """The entry's path: the ``slug`` or ``file`` field of a JSON body, or the ``slug`` or
+    ``file`` query parameter with a Markdown body; else made from the front matter's slug or
+    title."""
+    request = bp.current_request
+    require(request, "content:write")
     c = container()
-    fm, body = entry_input(bp.current_request)
-    doc = entries.create_entry(c.backend, c.limits, collection, fm, body)
+    params = query(request)
+    check_bad_request_params(params, {"slug", "file"})
+    if media_type(request) == JSON:
+        data = json_object(request)
+        entry = entry_from_json(data, frozenset({"slug", "file"}))
+        path, file = data.get("slug"), data.get("file")
+    else:
+        entry = entry_input(request)
+        path, file = params.get("slug"), params.get("file")
+    if isinstance(path, str):
+        path = path.replace("~", "/")
+    doc = entries.create_entry(
+        c.backend,
+        c.limits,
+        collection,
+        entry.front_matter,
+        entry.body,
+        text=entry.text,
+        path=path,
+        file=file,
+    )
     return _entry_response(doc, 201)
 
 
@@ -99,7 +127,9 @@ def list_drafts(collection: str) -> Response:
         raise BadRequest("stage must be draft or published.", {"parameter": "stage"})
     after = params.get("after")
     if after is not None:
-        validate_slug(after)
+        validate_path(after.replace("~", "/"), "after")
+        after = after.replace("~", "/")
+    section = params.get("section")
     items = entries.list_drafts(
         container().backend,
         collection,
@@ -107,6 +137,7 @@ def list_drafts(collection: str) -> Response:
         limit=limit + 1,
         after=after,
         stage="published" if stage == "published" else "draft",
+        section=validate_section(section) if section is not None else None,
     )
     more = len(items) > limit
     items = items[:limit]
@@ -116,16 +147,49 @@ def list_drafts(collection: str) -> Response:
 @route(bp, f"{BASE}/content/{{collection}}/{{slug}}", methods=["GET"])
 def get_entry(collection: str, slug: str) -> Response:
     require(bp.current_request, "content:read")
-    return _entry_response(entries.read_draft(container().backend, collection, slug))
+    return _entry_response(entries.read_draft(container().backend, collection, entry_path(slug)))
+
+
+@route(bp, f"{BASE}/content/{{collection}}/{{slug}}/source", methods=["GET"])
+def get_source(collection: str, slug: str) -> Response:
+    """The stored document, byte for byte: the draft, or with ``?stage=published`` the
+    published snapshot (what an export writes)."""
+    request = bp.current_request
+    require(request, "content:read")
+    params = query(request)
+    check_bad_request_params(params, {"stage"})
+    stage = params.get("stage", "draft")
+    if stage not in ("draft", "published"):
+        raise BadRequest("stage must be draft or published.", {"parameter": "stage"})
+    doc = entries.read_source(
+        container().backend,
+        collection,
+        entry_path(slug),
+        "published" if stage == "published" else "draft",
+    )
+    headers = {
+        "Content-Type": "text/markdown; charset=utf-8",
+        "ETag": quoted(doc.etag),
+        "Cache-Control": "no-store",
+        "X-CMS-File": quote(doc.source_file, safe="/"),
+    }
+    return Response(body=doc.text or "", status_code=200, headers=headers)
 
 
 @route(bp, f"{BASE}/content/{{collection}}/{{slug}}", methods=["PUT"], content_types=ENTRY_TYPES)
 def replace_entry(collection: str, slug: str) -> Response:
     require(bp.current_request, "content:write")
     c = container()
-    fm, body = entry_input(bp.current_request)
+    entry = entry_input(bp.current_request)
     doc, created = entries.replace_entry(
-        c.backend, c.limits, collection, slug, fm, body, if_match=if_match(bp.current_request)
+        c.backend,
+        c.limits,
+        collection,
+        entry_path(slug),
+        entry.front_matter,
+        entry.body,
+        if_match=if_match(bp.current_request),
+        text=entry.text,
     )
     return _entry_response(doc, 201 if created else 200)
 
@@ -139,7 +203,12 @@ def patch_entry(collection: str, slug: str) -> Response:
     if unknown:
         raise BadRequest(f"Unknown field(s): {', '.join(unknown)}; send front_matter and/or body.")
     doc = entries.patch_entry(
-        c.backend, c.limits, collection, slug, changes, if_match=if_match(bp.current_request)
+        c.backend,
+        c.limits,
+        collection,
+        entry_path(slug),
+        changes,
+        if_match=if_match(bp.current_request),
     )
     return _entry_response(doc)
 
@@ -148,7 +217,7 @@ def patch_entry(collection: str, slug: str) -> Response:
 def delete_entry(collection: str, slug: str) -> Response:
     require(bp.current_request, "content:write")
     entries.delete_entry(
-        container().backend, collection, slug, if_match=if_match(bp.current_request)
+        container().backend, collection, entry_path(slug), if_match=if_match(bp.current_request)
     )
     return Response(body="", status_code=204)
 
@@ -168,7 +237,7 @@ def publish(collection: str, slug: str) -> Response:
     result = publishing.publish(
         container().backend,
         collection,
-        slug,
+        entry_path(slug),
         publish_at=options.get("publish_at"),
         if_match=if_match(bp.current_request),
     )
@@ -180,7 +249,7 @@ def publish(collection: str, slug: str) -> Response:
 )
 def unpublish(collection: str, slug: str) -> Response:
     require(bp.current_request, "content:write")
-    return json_response(publishing.unpublish(container().backend, collection, slug))
+    return json_response(publishing.unpublish(container().backend, collection, entry_path(slug)))
 
 
 # --- revisions ----------------------------------------------------------------------------
@@ -189,7 +258,7 @@ def unpublish(collection: str, slug: str) -> Response:
 @route(bp, f"{BASE}/content/{{collection}}/{{slug}}/revisions", methods=["GET"])
 def list_revisions(collection: str, slug: str) -> Response:
     require(bp.current_request, "content:read")
-    items = entries.list_revisions(container().backend, collection, slug)
+    items = entries.list_revisions(container().backend, collection, entry_path(slug))
     return json_response({"items": items})
 
 
@@ -205,6 +274,11 @@ def restore_revision(collection: str, slug: str, revision: str) -> Response:
     if not REVISION_RE.fullmatch(revision):
         raise BadRequest("That is not a revision id.", {"parameter": "revision"})
     doc = entries.restore_revision(
-        c.backend, c.limits, collection, slug, revision, if_match=if_match(bp.current_request)
+        c.backend,
+        c.limits,
+        collection,
+        entry_path(slug),
+        revision,
+        if_match=if_match(bp.current_request),
     )
     return _entry_response(doc)

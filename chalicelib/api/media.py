@@ -10,9 +10,9 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from ..domain import media as m
-from ..domain.errors import BadRequest, NotFound, PayloadTooLarge
+from ..domain.errors import BadRequest, CMSError, NotFound, PayloadTooLarge
 from ..domain.limits import is_ascii_int
-from ..domain.media_types import BY_CONTENT_TYPE
+from ..domain.media_types import BY_CONTENT_TYPE, sniff
 from ..domain.upload_policy import LOCAL_UPLOAD_PATH
 from ..ports import ObjectNotFound
 from ..services import delivery, media
@@ -44,10 +44,19 @@ UPLOAD_TYPES = [
     "image/heic",
 ]
 BINARY_TYPES = [*UPLOAD_TYPES, FORM]
-LIST_PARAMS = {"tag", "limit", "cursor"}
+LIST_PARAMS = {"tag", "limit", "cursor", "collection"}
 # A Host header as links may use it: a name or an IPv6 literal, and a port.
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
-UPLOAD_PARAMS = {"filename", "alt", "caption", "tags"}
+UPLOAD_PARAMS = {"filename", "alt", "caption", "tags", "collection", "path"}
+PRIVATE = "private, no-store"
+
+
+def _accepts_binary(request: Request, content_type: str) -> bool:
+    """Whether Chalice will let a binary body through for this request: it needs an Accept
+    header naming a binary type (the response's) or */*."""
+    accept = (request.headers.get("accept") or "").lower()
+    ranges = {part.split(";")[0].strip() for part in accept.split(",")}
+    return bool(ranges & {"*/*", content_type.lower(), *(t.lower() for t in BINARY_TYPES)})
 
 
 def api_origin(request: Request) -> str:
@@ -114,7 +123,28 @@ def upload() -> Response:
             " presigned upload.",
             {"limit": limit},
         )
-    edits = m.validate_edits({k: v for k, v in params.items() if k != "filename"}, partial=True)
+    edits = m.validate_edits(
+        {k: v for k, v in params.items() if k not in ("filename", "collection", "path")},
+        partial=True,
+    )
+    if "collection" in params or "path" in params:
+        if "collection" not in params or "path" not in params:
+            raise BadRequest(
+                "collection and path go together: the resource's collection and its file's"
+                " path in it.",
+                {"parameter": "path" if "collection" in params else "collection"},
+            )
+        result = media.upload_resource(
+            c.backend,
+            c.limits.media,
+            request.raw_body or b"",
+            collection=params["collection"],
+            path=params["path"],
+            content_type=request.headers.get("content-type"),
+            filename=_filename(request, params),
+            edits=edits,
+        )
+        return _editor_response(result.record, 201 if result.outcome == "created" else 200)
     record = media.upload(
         c.backend,
         c.limits.media,
@@ -131,17 +161,19 @@ def start_upload() -> Response:
     request = bp.current_request
     require(request, "media:write")
     c = container()
-    record, form = media.start_upload(c.backend, c.limits.media, json_object(request))
-    url = form.url if not form.url.startswith("/") else api_origin(request) + form.url
-    upload = {
-        "method": "POST",
-        "url": url,
-        "fields": form.fields,
-        "file_field": "file",
-        "expires_at": form.expires_at,
-        "max_bytes": form.max_bytes,
-    }
-    return _editor_response(record, 201, upload=upload)
+    record, form, outcome = media.start_upload(c.backend, c.limits.media, json_object(request))
+    upload = None
+    if form is not None:
+        url = form.url if not form.url.startswith("/") else api_origin(request) + form.url
+        upload = {
+            "method": "POST",
+            "url": url,
+            "fields": form.fields,
+            "file_field": "file",
+            "expires_at": form.expires_at,
+            "max_bytes": form.max_bytes,
+        }
+    return _editor_response(record, 201 if outcome == "created" else 200, upload=upload)
 
 
 @route(bp, BASE, methods=["GET"])
@@ -157,6 +189,7 @@ def list_media() -> Response:
         tag=params.get("tag"),
         limit=params.get("limit"),
         cursor=params.get("cursor"),
+        collection=params.get("collection"),
     )
     direct = urls(c, request).direct
     items = [media.view(r, direct, editor=True) for r in records]
@@ -169,6 +202,51 @@ def list_media() -> Response:
 def get_media(media_id: str) -> Response:
     require(bp.current_request, "media:read")
     return _editor_response(media.require(container().backend, media_id))
+
+
+@route(bp, f"{BASE}/{{media_id}}/original", methods=["GET"])
+def get_original(media_id: str) -> Response:
+    """The original's exact bytes, for editors and exporters: on AWS a redirect to a
+    short-lived presigned URL of the bucket (the bytes never pass through Lambda); locally
+    the bytes, which Chalice lets through only for an Accept header naming a binary type or
+    */* (otherwise: 400 problem+json, like the files route). Never public: an image's
+    original may carry GPS."""
+    request = bp.current_request
+    require(request, "media:read")
+    c = container()
+    record = media.require(c.backend, media_id)
+    url = media.original_url(c.backend, record)
+    if url is not None:
+        info = c.backend.objects.head(m.object_key(media_id, m.ORIGINAL))
+        if info is None:
+            raise NotFound(f"Media asset {media_id!r} has no original (yet).")
+        headers = {"Location": url, "Cache-Control": PRIVATE, "ETag": quoted(info.etag)}
+        return Response(body="", status_code=307, headers=headers)
+    record, stored = media.original(c.backend, media_id)
+    # The type its bytes are, never the one it was stored with (a tool may have put a PDF
+    # into the bucket as text/html); anything else is served as bytes.
+    try:
+        content_type = sniff(stored.data).content_type
+    except CMSError:
+        content_type = "application/octet-stream"
+    etag = quoted(stored.info.etag)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": PRIVATE,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": m.content_disposition(record.meta.filename, "attachment"),
+    }
+    if none_match(request, etag):
+        return Response(body="", status_code=304, headers=headers)
+    if not _accepts_binary(request, content_type):
+        # Chalice would refuse the binary body with its own 400: say what to send instead.
+        raise BadRequest(
+            f"The original is binary ({content_type}): send an Accept header naming its type"
+            " or */*.",
+            {"header": "Accept", "content_type": content_type},
+        )
+    headers["Content-Type"] = content_type
+    return Response(body=stored.data, status_code=200, headers=headers)
 
 
 @route(bp, f"{BASE}/{{media_id}}", methods=["PATCH"], content_types=[JSON])

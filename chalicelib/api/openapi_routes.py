@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..domain.media import MEDIA_ID_RE
-from ..domain.names import COLLECTION_RE, MAX_SLUG_LENGTH, SLUG_RE
+from ..domain.names import COLLECTION_RE
+from ..domain.paths import MAX_PATH_LENGTH, SEGMENT_RE
 from ..domain.site import WEBHOOK_ID_RE
 from ..ports import SORT_ORDERS
 from . import schemas as s
@@ -80,11 +81,23 @@ def page_size(maximum: int, default: int) -> Param:
 
 BINARY: Schema = {}  # any bytes (OpenAPI 3.1: a body without a schema is binary)
 COLLECTION = text(COLLECTION_RE.pattern, 64)
-SLUG = text(SLUG_RE.pattern, MAX_SLUG_LENGTH)
+_SEGMENT = SEGMENT_RE.pattern.strip("^$")
+ENTRY_URL_PATH = text(rf"^(?:{_SEGMENT}~)*(?:{_SEGMENT}|_index)$", MAX_PATH_LENGTH)
+ENTRY_PATH = text(rf"^(?:{_SEGMENT}/)*(?:{_SEGMENT}|_index)$", MAX_PATH_LENGTH)
+SECTION = Param(
+    "section",
+    text(rf"^{_SEGMENT}(?:[/~]{_SEGMENT})*$", MAX_PATH_LENGTH),
+    "Only entries inside this folder and its subfolders ('functions/strings', or with '~').",
+)
 PATH_PARAMS: dict[str, Param] = {
     "collection": Param("collection", COLLECTION, "A collection name."),
     "name": Param("name", COLLECTION, "A collection name."),
-    "slug": Param("slug", SLUG, "An entry's slug: lower-case words joined by '-'."),
+    "slug": Param(
+        "slug",
+        ENTRY_URL_PATH,
+        "An entry's path, one URL segment with '~' for each '/': methods~page~params,"
+        " functions~_index; a top-level entry is just its slug.",
+    ),
     "revision": Param("revision", text(r"^[A-Za-z0-9._+=-]{1,1024}$"), "A revision id."),
     "media_id": Param("media_id", text(MEDIA_ID_RE.pattern, 64), "A media asset id."),
     "key_id": Param("key_id", text(r"^[0-9a-f]{16}$"), "An API key id."),
@@ -100,6 +113,12 @@ MEDIA_QUERY = (
     Param("alt", {"type": "string", "maxLength": 1000}, "Alt text."),
     Param("caption", {"type": "string", "maxLength": 4000}, "A caption."),
     Param("tags", {"type": "string"}, "Comma-separated tags."),
+    Param("collection", COLLECTION, "With path: upload (or replace) this page resource."),
+    Param(
+        "path",
+        {"type": "string", "minLength": 1, "maxLength": 600},
+        "The file's path in the collection (relative, '/'-separated, percent-encoded).",
+    ),
 )
 FILE_TYPES = ("image/webp", "image/jpeg", "image/png", "application/pdf")
 OTHER_TYPES = "*"  # in Body.other: every content type of the route not named otherwise
@@ -113,9 +132,12 @@ ENTRY_WRITE = (400, 404, 409, 412, 413, 422)
 DELIVERY, CONTENT, MEDIA, ADMIN, META = "delivery", "content", "media", "admin", "meta"
 
 
-def _entry_body() -> Body:
-    markdown = {"type": "string", "description": "Markdown with YAML front matter."}
-    return Body(s.EntryInput, {"text/markdown": markdown, "text/plain": markdown})
+def _entry_body(model: type[BaseModel] = s.EntryInput) -> Body:
+    markdown = {
+        "type": "string",
+        "description": "A Markdown file with YAML, TOML or JSON front matter, stored as it is.",
+    }
+    return Body(model, {"text/markdown": markdown, "text/plain": markdown})
 
 
 ROUTES: dict[tuple[str, str], Op] = {
@@ -130,6 +152,7 @@ ROUTES: dict[tuple[str, str], Op] = {
             Param("sort", {"type": "string", "enum": list(SORT_ORDERS)}, "Order of the list."),
             page_size(100, 20),
             CURSOR,
+            SECTION,
         ),
         description="Unknown query parameters are refused (400).",
     ),
@@ -270,10 +293,35 @@ ROUTES: dict[tuple[str, str], Op] = {
         {201: Reply("Created.", s.EditorEntry, headers=("ETag", "Location"))},
         ENTRY_WRITE,
         scope="content:write",
-        body=_entry_body(),
-        description="The slug is the front matter's slug, else derived from the title.",
+        body=_entry_body(s.NewEntryInput),
+        query=(
+            Param("slug", ENTRY_PATH, "With a Markdown body: the entry's path."),
+            Param("file", text(max_length=600), "With a Markdown body: its source file."),
+        ),
+        description="The path: the file it comes from (file), else slug, else made from the "
+        "front matter's slug or title. A document is stored byte for byte.",
     ),
-    ("POST", "/v1/manage/content/{collection}/batch"): Op(
+    ("GET", "/v1/manage/content/{collection}/{slug}/source"): Op(
+        "Get an entry's stored document",
+        CONTENT,
+        {
+            200: Reply(
+                "The Markdown file exactly as stored.",
+                content={"text/markdown": {"type": "string"}},
+                headers=("ETag", "X-CMS-File"),
+            )
+        },
+        (400, 404, 422),
+        scope="content:read",
+        query=(
+            Param(
+                "stage",
+                {"type": "string", "enum": ["draft", "published"], "default": "draft"},
+                "The working copy, or the published snapshot.",
+            ),
+        ),
+    ),
+    ("POST", "/v1/manage/batch/{collection}"): Op(
         "Create or update many entries",
         CONTENT,
         {200: Reply("One result per item, in order; a bad item fails alone.", s.BatchResult)},
@@ -288,7 +336,7 @@ ROUTES: dict[tuple[str, str], Op] = {
     ("GET", "/v1/manage/content/{collection}"): Op(
         "List drafts",
         CONTENT,
-        {200: Reply("A page of drafts (or published snapshots) by slug.", s.DraftPage)},
+        {200: Reply("A page of drafts (or published snapshots) by path.", s.DraftPage)},
         (400, 404, 422),
         scope="content:read",
         query=(
@@ -303,7 +351,8 @@ ROUTES: dict[tuple[str, str], Op] = {
                 "The drafts, or the published snapshots (scheduled ones included).",
             ),
             page_size(100, 50),
-            Param("after", SLUG, "The next_after of the previous page."),
+            Param("after", ENTRY_PATH, "The next_after of the previous page."),
+            SECTION,
         ),
     ),
     ("GET", "/v1/manage/content/{collection}/{slug}"): Op(
@@ -378,8 +427,18 @@ ROUTES: dict[tuple[str, str], Op] = {
     ("POST", "/v1/manage/media"): Op(
         "Upload a file",
         MEDIA,
-        {201: Reply("Stored; variants follow.", s.EditorMediaAsset, headers=("ETag", "Location"))},
-        (400, 413, 422),
+        {
+            201: Reply(
+                "Stored; variants follow.", s.EditorMediaAsset, headers=("ETag", "Location")
+            ),
+            200: Reply(
+                "A page resource that existed: its original replaced (variants follow), or "
+                "unchanged (the same bytes).",
+                s.EditorMediaAsset,
+                headers=("ETag",),
+            ),
+        },
+        (400, 404, 412, 413, 422),
         scope="media:write",
         query=MEDIA_QUERY,
         body=Body(other={OTHER_TYPES: BINARY}, description="The file's bytes."),
@@ -389,18 +448,30 @@ ROUTES: dict[tuple[str, str], Op] = {
     ("POST", "/v1/manage/media/uploads"): Op(
         "Start a presigned upload",
         MEDIA,
-        {201: Reply("The asset, and a form to post the file to.", s.UploadStart)},
-        (400, 413, 422),
+        {
+            201: Reply("The asset, and a form to post the file to.", s.UploadStart),
+            200: Reply(
+                "A page resource that existed: a form to replace its original, or none "
+                "(upload: null) when it has the sha256 sent.",
+                s.UploadStart,
+            ),
+        },
+        (400, 404, 412, 413, 422),
         scope="media:write",
         body=Body(s.MediaUploadRequest),
     ),
     ("GET", "/v1/manage/media"): Op(
         "List media",
         MEDIA,
-        {200: Reply("A page of assets, newest first.", s.MediaPage)},
+        {200: Reply("A page of assets, newest first; or a collection's, by path.", s.MediaPage)},
         (400,),
         scope="media:read",
-        query=(TAG, page_size(100, 50), CURSOR),
+        query=(
+            TAG,
+            Param("collection", COLLECTION, "Only this collection's page resources, by path."),
+            page_size(100, 50),
+            CURSOR,
+        ),
     ),
     ("GET", "/v1/manage/media/{media_id}"): Op(
         "Get a media asset",
@@ -408,6 +479,31 @@ ROUTES: dict[tuple[str, str], Op] = {
         {200: Reply("The asset.", s.EditorMediaAsset, headers=("ETag",))},
         (404, 422),
         scope="media:read",
+    ),
+    ("GET", "/v1/manage/media/{media_id}/original"): Op(
+        "Download a media asset's original",
+        MEDIA,
+        {
+            200: Reply(
+                "The original's exact bytes (the local backend).",
+                content={
+                    t: BINARY
+                    for t in (*FILE_TYPES, "image/gif", "image/avif", "application/octet-stream")
+                },
+                headers=("ETag", "Cache-Control"),
+            ),
+            304: NOT_MODIFIED,
+            307: Reply(
+                "A short-lived presigned URL of the bucket (AWS); follow it without the "
+                "Authorization header.",
+                headers=("Location", "ETag", "Cache-Control"),
+            ),
+        },
+        (400, 404, 422),
+        scope="media:read",
+        headers=(IF_NONE_MATCH,),
+        description="Never public (an image's original may carry GPS). Locally the bytes "
+        "come only for an Accept header naming their type or */* (else 400).",
     ),
     ("PATCH", "/v1/manage/media/{media_id}"): Op(
         "Edit a media asset",

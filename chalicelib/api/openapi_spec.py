@@ -43,6 +43,7 @@ HEADERS: dict[str, Schema] = {
     "Location": {"description": "The URL of the created (or redirected-to) resource."},
     "Retry-After": {"description": "Seconds to wait before retrying."},
     "WWW-Authenticate": {"description": "The Bearer challenge."},
+    "X-CMS-File": {"description": "The entry's source file in its collection, percent-encoded."},
 }
 PARAMETERS: dict[str, Schema] = {
     "If-Match": {

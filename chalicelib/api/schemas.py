@@ -86,21 +86,34 @@ class TocItem(Out):
     children: list[TocItem]
 
 
+EntryKind = Literal["page", "section", "bundle"]
+PATH_DESCRIPTION = (
+    "The entry's path in its collection, as a site's tree gives it: 'methods/page/params',"
+    " 'functions/_index' (a section page), 'posts/hello/index' (a page bundle). In URLs it is"
+    " one segment with '~' for '/' (methods~page~params)."
+)
+
+
 class EntrySummary(Out):
     """A published entry in a list."""
 
     collection: str
-    slug: str
-    title: str
-    summary: str | None
+    slug: str = Field(description=PATH_DESCRIPTION)
+    kind: EntryKind = Field(description="page; section: an _index file; bundle: an index file.")
+    section: str = Field(description="The folder the entry's file is in ('' at the root).")
+    href: str = Field(description="This entry's delivery URL.")
+    title: str = Field(description="The front matter's title, else made from the file name.")
+    summary: str | None = Field(description="The front matter's summary, else its description.")
     author: str | None
-    tags: list[str]
+    tags: list[str] = Field(description="The front matter's tags, normalized (lower case).")
     published_at: Instant
     updated_at: str | None
     excerpt: str | None
     reading_time_minutes: int = Field(ge=0)
     word_count: int = Field(ge=0)
-    front_matter: dict[str, Any] = Field(description="The whole front matter, as JSON.")
+    front_matter: dict[str, Any] = Field(
+        description="The whole front matter, exactly as written (YAML, TOML or JSON), as JSON."
+    )
 
 
 class Entry(EntrySummary):
@@ -184,6 +197,12 @@ class MediaAsset(Out):
     dominant_color: str | None
     created_at: str
     updated_at: str
+    collection: str | None = Field(
+        description="A page resource's collection (null for an ordinary upload)."
+    )
+    path: str | None = Field(
+        description="A page resource's file in its collection, e.g. posts/hello/diagram.png."
+    )
     variants: list[MediaVariant]
     srcset: Srcset | None = Field(default=None, description="Present for images with variants.")
     url: str | None = Field(description="The file to link to (a PDF, the largest variant).")
@@ -193,6 +212,7 @@ class EditorMediaAsset(MediaAsset):
     """A media asset as editors see it: with its processing error."""
 
     error: str | None
+    sha256: str | None = Field(description="The original's SHA-256 (hex), once known.")
 
 
 class UploadForm(Out):
@@ -207,7 +227,9 @@ class UploadForm(Out):
 
 
 class UploadStart(EditorMediaAsset):
-    upload: UploadForm
+    upload: UploadForm | None = Field(
+        description="Where to post the file; null when the resource already has these bytes."
+    )
 
 
 class MediaPage(Out):
@@ -223,6 +245,19 @@ class MediaUploadRequest(In):
     caption: str | None = Field(default=None, max_length=4000)
     focal_point: FocalPoint | None = None
     tags: list[str] | None = Field(default=None, max_length=20)
+    collection: str | None = Field(
+        default=None, description="With path: upload (or replace) this page resource."
+    )
+    path: str | None = Field(
+        default=None,
+        max_length=600,
+        description="The file's path in the collection (relative, '/'-separated).",
+    )
+    sha256: str | None = Field(
+        default=None,
+        pattern="^[0-9a-fA-F]{64}$",
+        description="The file's SHA-256: no form is given if the resource has it already.",
+    )
 
 
 class MediaEdit(In):
@@ -264,10 +299,16 @@ class Publication(Out):
 
 
 class EditorEntry(Out):
+    """A draft: ``body`` and ``front_matter`` as stored; ``title`` once rendered."""
+
     """A draft as editors see it. Its ``etag`` goes into If-Match on writes."""
 
     collection: str
-    slug: str
+    slug: str = Field(description=PATH_DESCRIPTION)
+    kind: EntryKind
+    section: str
+    file: str = Field(description="The entry's source file in the collection.")
+    title: str | None = Field(description="The indexed title (null until rendered).")
     front_matter: dict[str, Any]
     body: str
     etag: str
@@ -279,7 +320,9 @@ class EditorEntry(Out):
 
 
 class DraftSummary(Out):
-    slug: str
+    slug: str = Field(description=PATH_DESCRIPTION)
+    kind: EntryKind
+    file: str
     title: str
     tags: list[str]
     updated_at: str | None
@@ -294,10 +337,25 @@ class DraftPage(Out):
 
 
 class EntryInput(In):
-    """An entry as JSON; the same as a Markdown document with YAML front matter."""
+    """An entry as JSON: front matter and body (stored as YAML front matter and the body), or
+    a whole ``document`` stored byte for byte (the same as sending it as text/markdown)."""
 
-    front_matter: dict[str, Any] = Field(default_factory=dict)
-    body: str = ""
+    front_matter: dict[str, Any] | None = None
+    body: str | None = None
+    document: str | None = Field(
+        default=None, description="A whole Markdown file; not with front_matter or body."
+    )
+
+
+class NewEntryInput(EntryInput):
+    """A new entry. Its path: ``file`` (where it comes from in a site: 'docs/Intro.md'),
+    else ``slug`` (a path), else made from the front matter's slug or title (one of them is
+    then required)."""
+
+    slug: str | None = Field(default=None, description=PATH_DESCRIPTION)
+    file: str | None = Field(
+        default=None, description="A relative Markdown file name; the path is made from it."
+    )
 
 
 class EntryPatch(In):
@@ -342,9 +400,14 @@ class RevisionList(Out):
 
 
 class BatchItem(In):
-    slug: str | None = Field(default=None, description="Else the front matter's, or the title's.")
-    front_matter: dict[str, Any] = Field(default_factory=dict)
-    body: str = ""
+    file: str | None = Field(
+        default=None, description="The entry's source file ('methods/page/Params.md')."
+    )
+    slug: str | None = Field(default=None, description="The path; else from the file, or the"
+                             " front matter's slug or title.")
+    document: str | None = Field(default=None, description="A whole Markdown file, as it is.")
+    front_matter: dict[str, Any] | None = None
+    body: str | None = None
     publish: bool | None = Field(
         default=None, description="true: publish; false: unpublish; absent: leave it."
     )
@@ -360,6 +423,7 @@ class BatchRequest(In):
 class BatchItemResult(Out):
     index: int
     slug: str | None
+    file: str | None
     status: Literal["created", "updated", "unchanged", "failed"]
     etag: str | None = None
     publication: Literal["draft", "published", "scheduled"] | None = None

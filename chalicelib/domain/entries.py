@@ -22,7 +22,17 @@ from pydantic import (
 from . import timeutil
 from .collections import Collection, FieldSpec
 from .errors import FieldError, ValidationFailed
-from .names import SLUG_RE, normalize_tag
+from .names import normalize_tag
+from .paths import (
+    default_file,
+    is_valid_path,
+    jekyll_date,
+    kind_of,
+    path_of_file,
+    split_suffix,
+    title_from_path,
+    to_url,
+)
 
 Stage = Literal["draft", "published"]
 RenderStatus = Literal["pending", "rendered", "failed"]
@@ -65,28 +75,40 @@ def _number(value: Any) -> int | float:
     return value
 
 
-def _slug(value: Any) -> str:
-    if not isinstance(value, str) or not SLUG_RE.fullmatch(value) or len(value) > 120:
-        raise ValueError("must be lower-case words of a-z and 0-9 joined by '-'")
+def _entry_path(value: Any) -> str:
+    if not is_valid_path(value):
+        raise ValueError("must be an entry path: lower-case words of a-z and 0-9 joined by '-'")
+    return str(value)
+
+
+def _author(value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(a, str) for a in value):
+        value = ", ".join(a.strip() for a in value)
+    if not isinstance(value, str):
+        raise ValueError("must be a string or a list of strings")
     return value
 
 
 Instant = Annotated[str, BeforeValidator(_instant)]
 Tags = Annotated[list[str], BeforeValidator(_tags)]
-SlugText = Annotated[str, BeforeValidator(_slug)]
+EntryPath = Annotated[str, BeforeValidator(_entry_path)]
 Number = Annotated[int | float, BeforeValidator(_number)]
 
 
 class BuiltInFields(BaseModel):
-    """The fields every entry has, whatever its collection."""
+    """The fields the CMS reads, whatever the collection. Every one is optional (the title
+    falls back to the file name) and ``slug`` is the site's own (Hugo's URL slug), not the
+    entry's path. Validated to index; the stored document keeps what was written."""
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    slug: SlugText | None = None
+    title: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    slug: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
     tags: Tags = Field(default_factory=list)
-    summary: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    author: Annotated[str, StringConstraints(max_length=200)] | None = None
+    summary: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    author: Annotated[str, BeforeValidator(_author), StringConstraints(max_length=500)] | None = (
+        None
+    )
     published_at: Instant | None = None
     updated_at: Instant | None = None
 
@@ -112,7 +134,7 @@ def _annotation(spec: FieldSpec) -> Any:
         return Annotated[list[item], Field(max_length=spec.max_length or 1_000)]  # type: ignore[valid-type]
     if spec.type == "enum":
         return Literal[tuple(spec.values or ())]
-    return SlugText  # reference: the slug of an entry in spec.collection
+    return EntryPath  # reference: the path of an entry in spec.collection
 
 
 @functools.lru_cache(maxsize=256)
@@ -203,16 +225,115 @@ def sort_title(title: str) -> str:
     return folded[:SORT_TITLE_LENGTH]
 
 
-def object_key(collection: str, slug: str, stage: Stage) -> str:
-    return f"{STAGE_PREFIX[stage]}/{collection}/{slug}.md"
+# A publication's instants, kept on the published snapshot's object metadata, so the
+# snapshot's bytes are the draft's, exactly.
+PUBLISHED_AT_META = "published-at"
+UPDATED_AT_META = "updated-at"
+
+
+def entry_href(collection: str, path: str) -> str:
+    """The delivery URL of an entry (its path with '~' for '/')."""
+    return f"/v1/content/{collection}/{to_url(path)}"
+
+
+def object_key(collection: str, file: str, stage: Stage) -> str:
+    """``content/{collection}/{file}`` (the draft) or ``published/...`` (its snapshot); the
+    file is the entry's own, e.g. ``methods/page/Params.md``."""
+    return f"{STAGE_PREFIX[stage]}/{collection}/{file}"
 
 
 def parse_object_key(key: str) -> tuple[Stage, str, str] | None:
-    """(stage, collection, slug) for an entry object key, None for any other key."""
-    parts = key.split("/")
-    if len(parts) != 3 or parts[0] not in PREFIX_STAGE or not parts[2].endswith(".md"):
+    """(stage, collection, file) for an entry object key, None for any other key."""
+    parts = key.split("/", 2)
+    if len(parts) != 3 or parts[0] not in PREFIX_STAGE or not parts[2]:
         return None
-    return PREFIX_STAGE[parts[0]], parts[1], parts[2][: -len(".md")]
+    if split_suffix(parts[2].rsplit("/", 1)[-1]) is None:
+        return None
+    return PREFIX_STAGE[parts[0]], parts[1], parts[2]
+
+
+def entry_of_key(key: str) -> tuple[Stage, str, str, str] | None:
+    """(stage, collection, file, path) of an entry object key whose file makes a path."""
+    parsed = parse_object_key(key)
+    if parsed is None:
+        return None
+    try:
+        return (*parsed, path_of_file(parsed[2]))
+    except ValidationFailed:
+        return None
+
+
+# --- what the index derives from front matter -----------------------------------------------
+
+_DATE_KEYS = ("published_at", "publishDate", "publishdate", "pubDate", "date")
+_UPDATED_KEYS = ("updated_at", "lastmod", "lastMod", "modified", "last_modified_at")
+
+
+def lenient_instant(value: Any) -> str | None:
+    """An instant from the date forms sites write ('2024-01-05', '2024-01-05 10:30:00 +0100',
+    '2024-01-05T10:30:00-07:00'), or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if len(text) >= 20 and text[10] == " " and text[19:20] == " ":  # '... 10:30:00 +0100'
+        text = text[:10] + "T" + text[11:19] + text[20:]
+    elif len(text) > 10 and text[10] == " ":
+        text = text[:10] + "T" + text[11:]
+    if len(text) >= 5 and text[-5] in "+-" and text[-4:].isdigit() and ":" not in text[-5:]:
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        return timeutil.normalize_instant(text)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _first_instant(front_matter: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        found = lenient_instant(front_matter.get(name))
+        if found is not None:
+            return found
+    return None
+
+
+def text_field(front_matter: dict[str, Any], name: str) -> str | None:
+    """A front matter value that is text (blank counts as absent)."""
+    value = front_matter.get(name)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def author_of(front_matter: dict[str, Any]) -> str | None:
+    """The author as text: Hugo and Jekyll sites write a name or a list of names."""
+    value = front_matter.get("author")
+    if isinstance(value, list) and value and all(isinstance(a, str) for a in value):
+        return ", ".join(a.strip() for a in value)
+    return text_field(front_matter, "author")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What the index keeps of an entry's front matter, the site generator's way: the title
+    falls back to the file name; dates come from the CMS's fields, then Hugo's and
+    Jekyll's (``publishDate``, ``date``, a ``YYYY-MM-DD-`` file name; ``lastmod``)."""
+
+    title: str
+    tags: list[str]
+    summary: str | None
+    published_at: str | None
+    updated_at: str | None
+
+
+def derive(normalized: dict[str, Any], source: dict[str, Any], path: str, file: str) -> Derived:
+    """``normalized`` is ``validate_front_matter``'s result, ``source`` the front matter as
+    written."""
+    title = normalized.get("title") or title_from_path(path, file)
+    summary = normalized.get("summary")
+    if summary is None and isinstance(source.get("description"), str):
+        summary = source["description"].strip() or None
+    published = normalized.get("published_at") or _first_instant(source, _DATE_KEYS)
+    if published is None:
+        published = lenient_instant(jekyll_date(file))
+    updated = normalized.get("updated_at") or _first_instant(source, _UPDATED_KEYS)
+    return Derived(title, list(normalized.get("tags", [])), summary, published, updated)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -243,10 +364,19 @@ class EntryRecord:
     reading_time_minutes: int = 0
     deleted: bool = False
     sequencer: str | None = None
+    file: str | None = None  # the source file in the collection; None: '{slug}.md'
+
+    @property
+    def source_file(self) -> str:
+        return self.file or default_file(self.slug)
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.slug)
 
     @property
     def key(self) -> str:
-        return object_key(self.collection, self.slug, self.stage)
+        return object_key(self.collection, self.source_file, self.stage)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -262,6 +392,7 @@ def tombstone(record: EntryRecord, sequencer: str | None) -> EntryRecord:
         deleted=True,
         render_status="rendered",
         sequencer=sequencer,
+        file=record.file,
     )
 
 
@@ -275,14 +406,19 @@ def failed(
     source_etag: str | None,
     version_id: str | None,
     sequencer: str,
+    file: str | None = None,
 ) -> EntryRecord:
     """A stage whose latest source could not be rendered: the last good rendering (if any)
     stays for readers; the error is there for editors."""
     record = (
-        EntryRecord(collection=collection, slug=slug, stage=stage, title=slug)
+        EntryRecord(
+            collection=collection, slug=slug, stage=stage, title=title_from_path(slug, file)
+        )
         if current is None or current.deleted
         else replace(current)
     )
+    if file is not None:
+        record.file = file
     record.render_status = "failed"
     record.render_error = error
     record.source_etag = source_etag

@@ -1,10 +1,14 @@
-"""Markdown documents with YAML front matter: parse and serialize, losslessly for what we store."""
+"""Markdown documents with front matter: YAML between '---' lines, TOML between '+++' lines,
+or a JSON object, as Hugo, Jekyll and Eleventy write them. Parsed to validate and index;
+the CMS stores the document as it was sent, so what comes out is what went in."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import yaml
 
@@ -28,21 +32,59 @@ def _timestamp_as_string(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 _SafeLoaderNoDates.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_string)
 
 
-def split(text: str) -> tuple[str | None, str]:
-    """Split a document into its raw front matter (or None) and its body."""
+FrontMatterFormat = Literal["yaml", "toml", "json"]
+_CLOSERS: dict[str, tuple[str, ...]] = {"---": ("---", "..."), "+++": ("+++",), "{": ("}",)}
+_FORMATS: dict[str, FrontMatterFormat] = {"---": "yaml", "+++": "toml", "{": "json"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """A document cut in two, losslessly: ``head`` + ``body`` is the text (a BOM aside)."""
+
+    raw: str | None  # the front matter's own text, without its delimiter lines
+    body: str
+    format: FrontMatterFormat | None
+    head: str  # everything before the body: delimiters and front matter, as written
+
+
+def split_document(text: str) -> Split:
+    """Split a document into front matter (YAML between '---', TOML between '+++', or a JSON
+    object from a first line '{' to a line '}', as Hugo reads them) and body."""
     if text.startswith("\ufeff"):
         text = text[1:]
+    first_end = text.find("\n")
+    first = (text if first_end < 0 else text[:first_end]).rstrip("\r")
+    json_like = first.rstrip() == "{" or first.startswith('{"')  # not a '{{<' shortcode
+    opener = "{" if json_like else first
+    if opener not in _CLOSERS:
+        return Split(None, text, None, "")
     lines = text.split("\n")
-    if not lines or lines[0].rstrip("\r") != DELIMITER:
-        return None, text
+    if opener == "{" and first.rstrip().endswith("}") and len(lines[0].strip()) > 1:
+        head = lines[0] + ("\n" if len(lines) > 1 else "")
+        return Split(lines[0].rstrip("\r"), "\n".join(lines[1:]), "json", head)
     for i in range(1, len(lines)):
-        if lines[i].rstrip("\r") in (DELIMITER, "..."):
-            raw = "\n".join(lines[1:i])
-            return raw, "\n".join(lines[i + 1 :])
+        if lines[i].rstrip("\r").rstrip() in _CLOSERS[opener]:
+            if opener == "{":
+                raw = "\n".join(lines[: i + 1])
+            else:
+                raw = "\n".join(line.rstrip("\r") for line in lines[1:i])
+            head = "\n".join(lines[: i + 1]) + ("\n" if i + 1 < len(lines) else "")
+            return Split(raw, "\n".join(lines[i + 1 :]), _FORMATS[opener], head)
+    closer = _CLOSERS[opener][0]
     raise ValidationFailed(
-        "The front matter opened with '---' is never closed.",
-        [FieldError("front_matter", "missing the closing '---' line", "unclosed-front-matter")],
+        f"The front matter opened with {opener!r} is never closed.",
+        [
+            FieldError(
+                "front_matter", f"missing the closing {closer!r} line", "unclosed-front-matter"
+            )
+        ],
     )
+
+
+def split(text: str) -> tuple[str | None, str]:
+    """Split a document into its raw front matter (or None) and its body."""
+    parts = split_document(text)
+    return parts.raw, parts.body
 
 
 MAX_NODES = 10_000  # values in one front matter, counted after aliases expand
@@ -130,14 +172,57 @@ def parse_yaml_mapping(raw: str) -> dict[str, Any]:
     return data
 
 
+def _parse_toml(raw: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise _invalid(f"The front matter is not valid TOML: {exc}.", "invalid-toml") from exc
+    except RecursionError as exc:
+        raise _invalid("The front matter is nested too deeply.") from exc
+    data = _jsonable(data)
+    check_json_compatible(data)
+    return data
+
+
+def _parse_json(raw: str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise _invalid(f"The front matter is not valid JSON: {exc}.", "invalid-json") from exc
+    if not isinstance(data, dict):
+        raise _invalid("The front matter must be a JSON object.", "not-a-mapping")
+    check_json_compatible(data)
+    return data
+
+
+def parse_raw(raw: str | None, fmt: FrontMatterFormat | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if fmt == "toml":
+        return _parse_toml(raw)
+    if fmt == "json":
+        return _parse_json(raw)
+    return parse_yaml_mapping(raw)
+
+
 def parse(text: str) -> tuple[dict[str, Any], str]:
     """Parse a Markdown document into (front matter mapping, body)."""
-    raw, body = split(text)
-    return (parse_yaml_mapping(raw) if raw is not None else {}), body
+    parts = split_document(text)
+    return parse_raw(parts.raw, parts.format), parts.body
+
+
+def with_body(text: str, body: str) -> str:
+    """The document with another body and its front matter exactly as written."""
+    parts = split_document(text)
+    if parts.format is None:
+        return body
+    return parts.head + body
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
+    if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

@@ -8,6 +8,7 @@ The index row of an asset is rebuilt from those objects alone.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -18,7 +19,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from .errors import FieldError, ValidationFailed
-from .names import normalize_tag
+from .names import normalize_tag, validate_collection_name
 from .sequencer import is_newer, may_apply, padded
 
 MediaStatus = Literal["uploading", "processing", "ready", "failed"]
@@ -36,6 +37,9 @@ MAX_ALT = 1000
 MAX_CAPTION = 4000
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 _UNSAFE_FILENAME = re.compile(r"[\x00-\x1f\x7f/\\\"]")
+RESOURCE_PREFIX = "r-"
+RESOURCE_ID_RE = re.compile(r"^r-[0-9a-hjkmnp-tv-z]{26}$")
+MAX_RESOURCE_PATH_BYTES = 600
 
 
 def new_media_id(now_ms: int | None = None) -> str:
@@ -45,6 +49,68 @@ def new_media_id(now_ms: int | None = None) -> str:
         secrets.randbits(80)
     )
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+# --- page resources: a site's file, addressed by (collection, path) ---------------------------
+
+
+def resource_id(collection: str, path: str) -> str:
+    """The media id of the file ``path`` of a collection: ``r-`` and 26 Crockford base32
+    characters (130 bits) of SHA-256 over ``collection``, NUL and the path in NFC, so the
+    same file gets the same id on every upload, whichever Unicode form its name came in.
+    ULIDs (ordinary uploads) never contain '-', so the two never meet."""
+    text = f"{collection}\0{unicodedata.normalize('NFC', path)}"
+    value = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big") >> 126
+    return RESOURCE_PREFIX + "".join(_CROCKFORD[(value >> s) & 31] for s in range(125, -1, -5))
+
+
+def is_resource_id(media_id: str) -> bool:
+    return bool(RESOURCE_ID_RE.fullmatch(media_id))
+
+
+def validate_resource_path(path: object, field: str = "path") -> str:
+    """A file's place in a collection as the site has it: relative, '/'-separated, any
+    Unicode names, but no empty, '.', '..' or hidden ('.'-prefixed) segments, no backslash,
+    no control characters, at most 600 bytes of UTF-8. Returned exactly as given."""
+
+    def bad(reason: str) -> ValidationFailed:
+        detail = f"Resource path {str(path)[:200]!r} {reason}."
+        return ValidationFailed(detail, [FieldError(field, detail, "invalid-path")])
+
+    if not isinstance(path, str) or not path:
+        raise bad("must be a non-empty string")
+    try:
+        size = len(path.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise bad("must be valid Unicode (no lone surrogates)") from exc
+    if size > MAX_RESOURCE_PATH_BYTES:
+        raise bad(f"is longer than {MAX_RESOURCE_PATH_BYTES} bytes")
+    if any(unicodedata.category(c) == "Cc" for c in path) or "\\" in path:
+        raise bad("must not contain control characters or '\\'")
+    if path.startswith("/"):
+        raise bad("must be relative to the collection (no leading '/')")
+    for segment in path.split("/"):
+        if segment in ("", ".", ".."):
+            raise bad("must have no empty, '.' or '..' segments")
+        if segment.startswith("."):
+            raise bad("must not have hidden ('.'-prefixed) folders or names")
+    return path
+
+
+def _resource_fields(media_id: str, data: dict[str, Any]) -> dict[str, str]:
+    """``collection`` and ``path`` of stored metadata: both or neither, and naming this id."""
+    collection, path = data.get("collection"), data.get("path")
+    if collection is None and path is None:
+        return {}
+    if collection is None or path is None:
+        message = "collection and path go together"
+        raise ValidationFailed(f"{message}.", [FieldError("path", message)])
+    validate_collection_name(collection)
+    validate_resource_path(path)
+    if resource_id(collection, path) != media_id:
+        message = f"is not the resource {collection}/{path} (its id would differ)"
+        raise ValidationFailed(f"Media {media_id} {message}.", [FieldError("path", message)])
+    return {"collection": collection, "path": path}
 
 
 def validate_media_id(media_id: str) -> str:
@@ -108,9 +174,18 @@ class MediaMeta:
     tags: list[str] = field(default_factory=list)
     created_at: str = ""
     updated_at: str = ""
+    collection: str | None = None  # a page resource: the file ``path`` of this collection
+    path: str | None = None
+
+    @property
+    def is_resource(self) -> bool:
+        return self.collection is not None and self.path is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.is_resource:  # an ordinary upload's meta.json stays as it always was
+            del data["collection"], data["path"]
+        return data
 
     @classmethod
     def from_dict(cls, media_id: str, data: dict[str, Any]) -> MediaMeta:
@@ -121,6 +196,7 @@ class MediaMeta:
             filename=clean_filename(_text(data.get("filename"), "filename", MAX_FILENAME)),
             created_at=_text(data.get("created_at"), "created_at", 40),
             updated_at=_text(data.get("updated_at"), "updated_at", 40),
+            **_resource_fields(media_id, data),
         )
         return replace(base, **edits)
 
@@ -161,9 +237,16 @@ class MediaDerived:
     dominant_color: str | None = None
     variants: list[Variant] = field(default_factory=list)
     error: str | None = None
+    sha256: str | None = None  # of the original, hex
+    # Only on the API's "processing" mark for an original it replaced: the source_etag the
+    # row must still hold for the mark to apply (see merge_derived). Never in a manifest.
+    replaces: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.replaces is None:
+            del data["replaces"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MediaDerived:
@@ -367,9 +450,15 @@ def merge_derived(
     if row is None:
         row = MediaRecord(meta=MediaMeta(id=media_id, filename=media_id))
     if sequencer is None:
-        if row.original_sequencer is not None:
+        if row.original_sequencer is None:
+            return replace(row, derived=replace(derived, replaces=None))
+        # An original replaced through the API: marked processing only while the row still
+        # shows the original it replaced, so the mark never hides what an event derived from
+        # the new one, or from one newer still (their events are applied by sequencer).
+        replaced = derived.replaces
+        if replaced is None or row.derived.source_etag != replaced:
             return None
-        return replace(row, derived=derived)
+        return replace(row, derived=replace(derived, replaces=None))
     if not may_apply(sequencer, row.original_sequencer, row.derived.status):
         return None
     return replace(row, derived=derived, original_sequencer=_padded(sequencer))

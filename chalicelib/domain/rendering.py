@@ -1,8 +1,11 @@
 """Markdown to sanitized HTML, with a table of contents, an excerpt and reading statistics.
 
-Pure functions, no I/O. ``markdown``, ``nh3`` and ``pygments`` are imported lazily inside the
-functions that need them: the API Lambda imports the domain package and must not pay for them
-at cold start (only the render handler does).
+The Markdown dialect (Hugo's Goldmark and GitHub: fences anywhere, alerts, task lists,
+shortcodes...) is configured in ``markdown_dialect``; docs/rendering.md describes it.
+
+Pure functions, no I/O. ``markdown``, ``pymdownx``, ``nh3`` and ``pygments`` are imported lazily
+inside the functions that need them: the API Lambda imports the domain package and must not pay
+for them at cold start (only the render handler does).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import html as html_lib
+import json
 import math
 import re
 import threading
@@ -18,7 +22,7 @@ from typing import Any
 
 from .sized_lru import SizedLru
 
-RENDERER_VERSION = "2"  # bump when the output for the same source changes
+RENDERER_VERSION = "3"  # bump when the output for the same source changes
 
 WORDS_PER_MINUTE = 230
 EXCERPT_LENGTH = 200
@@ -51,17 +55,21 @@ _CELL_ATTRS = frozenset({"align", "colspan", "rowspan"})
 # ``id`` is only allowed where the Markdown extensions put one (headings for toc anchors,
 # ``sup``/``li`` for footnote refs/notes), which keeps DOM-clobbering surface small. No
 # ``style`` anywhere (tables use the ``align`` attribute, code highlighting uses classes).
+# ``data-shortcode``/``data-args`` carry a shortcode this renderer does not know (span, div).
+SHORTCODE_ATTRIBUTES = frozenset({"class", "data-shortcode", "data-args"})
 ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     **{f"h{n}": frozenset({"id"}) for n in range(1, 7)},
     "a": frozenset({"href", "title", "class"}),
-    "div": frozenset({"class"}),
-    "span": frozenset({"class"}),
+    "div": SHORTCODE_ATTRIBUTES,
+    "span": SHORTCODE_ATTRIBUTES,
+    "p": frozenset({"class"}),
+    "ul": frozenset({"class"}),
     "img": frozenset(
         {"src", "alt", "title", "width", "height", "loading", "srcset", "sizes", "decoding"}
     ),
     "source": frozenset({"type", "srcset", "sizes"}),
     "sup": frozenset({"id"}),
-    "li": frozenset({"id"}),
+    "li": frozenset({"id", "class"}),
     "ol": frozenset({"start"}),
     "th": _CELL_ATTRS | {"scope"},
     "td": _CELL_ATTRS,
@@ -78,14 +86,25 @@ URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto", "media"})
 # guards against) cannot happen. It also keeps in-page footnote/toc links free of noise.
 LINK_REL: str | None = None
 
-# Classes produced by the footnotes extension and by codehilite; span classes are the
-# Pygments token classes (added lazily, see ``_allowed_classes``). Other classes are removed
-# so content cannot borrow the host page's utility classes (e.g. a full-screen overlay).
-# nh3's own ``allowed_classes`` is not used because it leaves empty ``class=""`` behind.
+# Classes produced by the footnotes extension, the highlighter, GitHub alerts, task lists and
+# shortcodes; span classes also take the Pygments token classes (added lazily, see
+# ``_allowed_classes``). Other classes are removed so content cannot borrow the host page's
+# utility classes (e.g. a full-screen overlay). nh3's own ``allowed_classes`` is not used
+# because it leaves empty ``class=""`` behind.
+ALERT_KINDS = ("note", "tip", "important", "warning", "caution")  # see alerts.py
 ALLOWED_CLASSES: dict[str, frozenset[str]] = {
-    "div": frozenset({"highlight", "footnote"}),
-    "a": frozenset({"footnote-ref", "footnote-backref"}),
+    "div": frozenset(
+        {"highlight", "footnote", "cms-shortcode", "markdown-alert"}
+        | {f"markdown-alert-{kind}" for kind in ALERT_KINDS}
+    ),
+    "a": frozenset(
+        {"footnote-ref", "footnote-backref", "cms-embed", "cms-embed-youtube", "cms-embed-vimeo"}
+    ),
+    "p": frozenset({"markdown-alert-title"}),
+    "ul": frozenset({"task-list"}),
+    "li": frozenset({"task-list-item"}),
 }
+SPAN_CLASSES = frozenset({"hll", "cms-shortcode", "task-list-checkbox", "task-list-checked"})
 
 MEDIA_CLASSES = frozenset({"cms-media-missing", "cms-media-pending"})  # see media_html
 
@@ -102,7 +121,7 @@ def _allowed_classes() -> dict[str, frozenset[str]]:
     from pygments.token import STANDARD_TYPES
 
     pygments = {name for name in STANDARD_TYPES.values() if name}
-    return {**ALLOWED_CLASSES, "span": frozenset(pygments | MEDIA_CLASSES)}
+    return {**ALLOWED_CLASSES, "span": frozenset(pygments | MEDIA_CLASSES | SPAN_CLASSES)}
 
 
 def _url_scheme_ok(url: str) -> bool:
@@ -163,33 +182,13 @@ def sanitize_html(html: str) -> str:
 # --- Markdown ------------------------------------------------------------------------------
 
 
-def _slugify(value: str, separator: str) -> str:
-    """ASCII-only slug (accents folded, other scripts dropped); never empty."""
-    from markdown.extensions.toc import slugify
-
-    return slugify(value, separator) or "section"
-
-
 def _markdown() -> Any:
-    """A Markdown instance private to the current thread, reset for reuse."""
+    """A Markdown instance with the dialect, private to the current thread, reset for reuse."""
     md = getattr(_local, "md", None)
     if md is None:
-        import markdown
+        from .markdown_dialect import DialectMarkdown
 
-        md = markdown.Markdown(
-            extensions=["tables", "fenced_code", "codehilite", "footnotes", "toc", "sane_lists"],
-            extension_configs={
-                "tables": {"use_align_attribute": True},
-                "codehilite": {
-                    "css_class": "highlight",
-                    "guess_lang": False,
-                    "noclasses": False,
-                    "use_pygments": True,
-                },
-                "toc": {"slugify": _slugify, "marker": ""},
-            },
-            output_format="html",
-        )
+        md = DialectMarkdown()
         _local.md = md
     md.reset()
     return md
@@ -219,11 +218,25 @@ _BLOCK_TAGS = frozenset(
 _VOID_TAGS = frozenset({"br", "hr", "img"})
 
 
-_TAG = re.compile(r"<[^>]*>")
+_ATTRS = r'[^>"]*(?:"[^"]*"[^>"]*)*'  # attribute values are double-quoted and may hold ">"
+_TAG = re.compile(r"<" + _ATTRS + r">")
 _BLOCK_TAG = re.compile(
-    r"</?(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")\b[^>]*>|<(?:br|hr|img)\b[^>]*>"
+    r"</?(?:"
+    + "|".join(sorted(_BLOCK_TAGS))
+    + r")\b"
+    + _ATTRS
+    + r">|<(?:br|hr|img)\b"
+    + _ATTRS
+    + ">"
 )
-_PARAGRAPH = re.compile(r"<p\b[^>]*>(.*?)</p>", re.DOTALL)
+_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)  # not the alert title (<p class=...>)
+# What a shortcode became and is not text of the entry: the inert element standing for an
+# unknown shortcode (with its inner content) and the link standing for a video.
+_SHORTCODE_ELEMENT = re.compile(r'<(span|div|a) class="cms-(?:shortcode|embed)\b')
+_CLOSING_PUNCTUATION = frozenset(".,;:!?)")
+_ELEMENT_TAGS = {
+    name: re.compile(rf"<(/?){name}\b" + _ATTRS + ">") for name in ("span", "div", "a")
+}
 _FOOTNOTE_REF = re.compile(r'<a class="footnote-ref"[^>]*>.*?</a>', re.DOTALL)
 _FOOTNOTES_BLOCK = '<div class="footnote">'
 
@@ -238,10 +251,38 @@ def _plain(fragment: str) -> str:
     return html_lib.unescape(_TAG.sub("", fragment))
 
 
+def _without_shortcodes(html: str) -> str:
+    """Sanitized HTML without the elements in ``_SHORTCODE_ELEMENT`` (each with everything up
+    to its matching end tag); linear, as a skipped element is never read again."""
+    if "cms-" not in html:
+        return html
+    pieces: list[str] = []
+    cursor = 0
+    while (found := _SHORTCODE_ELEMENT.search(html, cursor)) is not None:
+        before = html[cursor : found.start()]
+        depth = 0
+        cursor = len(html)
+        for tag in _ELEMENT_TAGS[found.group(1)].finditer(html, found.start()):
+            depth += -1 if tag.group(1) else 1
+            if depth == 0:
+                cursor = tag.end()
+                break
+        if found.group(1) == "div":
+            pieces.append(f"{before} ")
+        elif html[cursor : cursor + 1] in _CLOSING_PUNCTUATION:
+            pieces.append(before.rstrip(" "))  # "the site {{< new-in 1 >}}:" -> "the site:"
+        else:
+            pieces.append(before)
+    pieces.append(html[cursor:])
+    return "".join(pieces)
+
+
 def _extract(html: str) -> _Text:
     """All text (for counting words) and the paragraphs (for the excerpt) of sanitized HTML,
     which is well formed: regular expressions are enough, and much faster than a parser.
-    Paragraphs in the footnotes block and footnote reference numbers are not excerpt text."""
+    Paragraphs in the footnotes block and footnote reference numbers are not excerpt text;
+    what shortcodes became is neither (see ``_without_shortcodes``)."""
+    html = _without_shortcodes(html)
     text = _plain(_BLOCK_TAG.sub(" ", html))
     main = html.split(_FOOTNOTES_BLOCK, 1)[0]
     paragraphs = []
@@ -252,7 +293,9 @@ def _extract(html: str) -> _Text:
     return _Text([text], paragraphs)
 
 
-_WORD = re.compile(r"\S*[^\W_]\S*")
+# Matched from the start of a token only (the lookbehind), so a long token without a letter
+# costs its length once, not its length at every position in it.
+_WORD = re.compile(r"(?<!\S)\S*?[^\W_]\S*")
 
 
 def _count_words(text: str) -> int:
@@ -291,9 +334,25 @@ class Rendered:
     reading_time_minutes: int  # ceil(words / 230); 0 only for an empty body
 
 
-def _memo_key(body: str, summary: str) -> bytes:
+# Python-Markdown's placeholders (STX key ETX); its em/strong pattern can eat a placeholder's
+# STX (``*a**b*`code```) and an autolink can swallow one (``<a@b.c{{< x >}}>``, encoded as
+# entities, which nh3 decodes): what is left is removed rather than shown. Authors cannot write
+# STX/ETX themselves (Python-Markdown strips them from the source).
+_STASH_LEFTOVER = re.compile("\x02?(?:wzxhzdk|klzzwxh):[0-9]+\x03?|[\x02\x03]")
+_PARAM = re.compile(r"\{\{[<%]\s*param\b")
+
+
+def _memo_key(body: str, summary: str, front_matter: dict[str, Any] | None) -> bytes:
     digest = hashlib.sha256(body.encode("utf-8", "surrogatepass"))
     digest.update(b"\0" + summary.encode("utf-8", "surrogatepass"))
+    # The front matter changes the output only through the ``param`` shortcode: a body without
+    # one keeps one key for its draft and its published snapshot (whose front matter differ).
+    if front_matter and _PARAM.search(body):
+        try:
+            fields = json.dumps(front_matter, sort_keys=True, default=str)
+        except TypeError:  # keys of mixed types cannot be sorted
+            fields = repr(front_matter)
+        digest.update(b"\0" + fields.encode("utf-8", "surrogatepass"))
     return digest.digest()
 
 
@@ -303,8 +362,8 @@ def _memo_size(rendered: Rendered) -> int:
 
 # The latest renderings by source. An entry's draft and its published snapshot share one
 # body, and their events usually reach the same process one after the other: the second is
-# then free. Rendering is a pure function of the body, the summary and RENDERER_VERSION, so a
-# hit is always right.
+# then free. Rendering is a pure function of the body, the summary, the front matter (only with
+# ``param`` shortcodes, see ``_memo_key``) and RENDERER_VERSION, so a hit is always right.
 _memo: SizedLru[bytes, Rendered] = SizedLru(8 * 1024 * 1024, _memo_size, max_item=2 * 1024 * 1024)
 
 
@@ -313,12 +372,16 @@ def clear_memo() -> None:
     _memo.clear()
 
 
-def render_markdown(body: str, *, summary: str | None = None) -> Rendered:
+def render_markdown(
+    body: str, *, summary: str | None = None, front_matter: dict[str, Any] | None = None
+) -> Rendered:
     """Render a Markdown body to sanitized HTML plus toc, excerpt and reading statistics.
 
-    - ``html``: Python-Markdown (tables, fenced_code, codehilite with CSS classes, footnotes,
-      toc ids, sane_lists); raw HTML is allowed through Markdown, then the whole output is
-      sanitized with ``sanitize_html``.
+    - ``html``: Python-Markdown with the Hugo/GitHub dialect of ``markdown_dialect`` (fences
+      anywhere, Pygments CSS classes, tables, footnotes, definition lists, attribute lists,
+      alerts, task lists, strikethrough, autolinks, Hugo shortcodes; docs/rendering.md); raw
+      HTML is allowed through Markdown, then the whole output is sanitized with
+      ``sanitize_html``. ``front_matter`` is read by the ``param`` shortcode only.
     - ``toc``: nested headings ``{"level", "id", "title", "children"}``; ids are ASCII slugs,
       titles are plain (unescaped) text.
     - ``excerpt``: ``summary`` stripped if it is given and not blank; otherwise the plain text
@@ -327,20 +390,26 @@ def render_markdown(body: str, *, summary: str | None = None) -> Rendered:
     - ``word_count``: words in the plain text of the whole sanitized HTML, *including* code
       blocks, table cells and footnotes; a word is a whitespace-separated token containing at
       least one letter or digit.
+    - neither the excerpt nor the word count reads the elements standing for unknown
+      shortcodes (with their inner content) or video links.
     - ``reading_time_minutes``: ``ceil(word_count / 230)``, so at least 1 for any words.
     """
     summary_text = summary.strip() if summary is not None else ""
     if not body or not body.strip():
         return Rendered(html="", toc=[], excerpt=summary_text, word_count=0, reading_time_minutes=0)
 
-    key = _memo_key(body, summary_text)
+    key = _memo_key(body, summary_text, front_matter)
     found = _memo.get(key)
     if found is not None:  # each caller gets a toc of its own to keep
         return replace(found, toc=copy.deepcopy(found.toc))
     md = _markdown()
-    raw = md.convert(body)
+    raw = md.convert_with(body, front_matter)
     toc = _toc(md.toc_tokens)
-    clean = sanitize_html(raw)
+    # A shortcode that renders to nothing, or a block shortcode written inside a paragraph,
+    # can leave an empty paragraph behind.
+    clean = sanitize_html(raw).replace("<p></p>", "").strip()
+    if "\x02" in clean or "\x03" in clean:  # a placeholder Python-Markdown failed to put back
+        clean = _STASH_LEFTOVER.sub("", clean)
     text = _extract(clean)
     words = _count_words("".join(text.chunks))
     rendered = Rendered(

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import FieldError, ValidationFailed
+from .paths import page_url_path
 
 WebhookEvent = Literal["entry.published", "entry.unpublished", "entry.deleted", "media.ready"]
 WEBHOOK_EVENTS: tuple[str, ...] = (
@@ -88,11 +89,15 @@ class SiteSettings(BaseModel):
         return value
 
     def entry_link(self, collection: str, slug: str) -> str:
+        """The page's URL on the site: ``{slug}`` is the entry's path as a site generator
+        turns it into a URL ('docs/_index' -> 'docs', 'posts/a/index' -> 'posts/a')."""
         assert self.base_url is not None
+        page = page_url_path(slug)
+        template = self.entry_url if page else self.entry_url.replace("/{slug}/", "/")
         return (
-            self.entry_url.replace("{base_url}", self.base_url)
+            template.replace("{base_url}", self.base_url)
             .replace("{collection}", collection)
-            .replace("{slug}", slug)
+            .replace("{slug}", page)
         )
 
     def targets(self, event: str) -> list[Webhook]:

@@ -9,11 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain import cursors
-from ..domain.entries import EntryRecord, sort_title
+from ..domain.entries import EntryRecord, author_of, entry_href, sort_title, text_field
 from ..domain.errors import BadRequest, NotFound
 from ..domain.limits import Limits, parse_page_size
-from ..domain.media_html import UrlFor, referenced_ids, resolve, valid_ids
-from ..domain.names import normalize_tag, validate_slug
+from ..domain.media import resource_id
+from ..domain.media_html import (
+    UrlFor,
+    referenced_ids,
+    relative_images,
+    resolve,
+    resource_path,
+    valid_ids,
+)
+from ..domain.names import normalize_tag
+from ..domain.paths import section_of, validate_path, validate_section
 from ..domain.rendering import RENDERER_VERSION  # a constant: Markdown itself stays unloaded
 from ..domain.sized_lru import SizedLru
 from ..domain.timeutil import to_iso
@@ -39,9 +48,12 @@ def summary(record: EntryRecord) -> dict[str, Any]:
     return {
         "collection": record.collection,
         "slug": record.slug,
+        "kind": record.kind,
+        "section": section_of(record.slug),
+        "href": entry_href(record.collection, record.slug),
         "title": record.title,
-        "summary": fm.get("summary"),
-        "author": fm.get("author"),
+        "summary": text_field(fm, "summary") or text_field(fm, "description"),
+        "author": author_of(fm),
         "tags": record.tags,
         "published_at": record.published_at,
         "updated_at": record.updated_at,
@@ -62,8 +74,10 @@ def list_published(
     sort: str | None = None,
     limit: str | None = None,
     cursor: str | None = None,
+    section: str | None = None,
 ) -> dict[str, Any]:
     require_collection(backend, collection)
+    section_value = validate_section(section) if section is not None else None
     order = sort or "-published_at"
     if order not in SORT_ORDERS:
         raise BadRequest(f"sort must be one of {', '.join(SORT_ORDERS)}.", {"parameter": "sort"})
@@ -72,7 +86,7 @@ def list_published(
         tag_value = normalize_tag(tag) if tag is not None else None
     except ValueError as exc:
         raise BadRequest(f"tag: {exc}.", {"parameter": "tag"}) from exc
-    scope = {"c": collection, "s": order, "t": tag_value}
+    scope = {"c": collection, "s": order, "t": tag_value, "p": section_value}
     after = None
     if cursor:
         payload = cursors.decode(cursor, cursor_secret)
@@ -90,6 +104,7 @@ def list_published(
             tag=tag_value,
             limit=size + 1,
             after=after,  # type: ignore[arg-type]
+            section=section_value,
         )
     )
     next_cursor = None
@@ -105,7 +120,7 @@ def find_published(backend: Backend, collection: str, slug: str) -> PublishedEnt
     """The entry readers may see, or NotFound: a draft, an unpublished or a not-yet-due
     entry is indistinguishable from a missing one."""
     require_collection(backend, collection)  # a deleted collection serves nothing
-    validate_slug(slug)
+    validate_path(slug)
     record = backend.index.get_entry(collection, "published", slug)
     now = to_iso(backend.clock.now())
     if (
@@ -156,7 +171,7 @@ def cached_entry(backend: Backend, entry: PublishedEntry) -> tuple[str | None, s
         raise NotFound(
             f"There is no published entry {record.slug!r} in {record.collection!r}."
         ) from exc
-    if referenced_ids(html):
+    if referenced_ids(html) or relative_images(html):
         _bodies.put("h:" + key, html)
         return None, html
     body = json.dumps(entry.to_dict(html), ensure_ascii=False)
@@ -170,11 +185,24 @@ class WithMedia:
     html: str
 
 
+def page_resources(record: EntryRecord, html: str) -> dict[str, str]:
+    """Relative image ``src`` -> the media id of the collection's page resource it names
+    (resolved against the entry's own file: a bundle's ``diagram.png``, ``../img/x.png``)."""
+    found = {}
+    for src in relative_images(html):
+        path = resource_path(record.source_file, src)
+        if path is not None:
+            found[src] = resource_id(record.collection, path)
+    return found
+
+
 def with_media(backend: Backend, entry: PublishedEntry, html: str, url_for: UrlFor) -> WithMedia:
     """The entry's HTML with its media resolved as they are now, and an ETag that changes
     when any of them does (an image finishing processing, a new alt text, a deletion)."""
-    records = backend.media.get_media_many(valid_ids(referenced_ids(html)))
-    resolved = resolve(html, records, url_for)
+    resources = page_resources(entry.record, html)
+    wanted = valid_ids(referenced_ids(html)) + list(resources.values())
+    records = backend.media.get_media_many(wanted) if wanted else {}
+    resolved = resolve(html, records, url_for, resources)
     digest = hashlib.sha256(f"{entry.etag}|".encode() + resolved.encode("utf-8")).hexdigest()
     return WithMedia(etag=f'"{digest[:40]}"', html=resolved)
 

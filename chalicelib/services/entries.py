@@ -12,8 +12,10 @@ from typing import Any
 from ..domain import frontmatter
 from ..domain.collections import Collection
 from ..domain.entries import (
+    UPDATED_AT_META,
     EntryRecord,
     Stage,
+    derive,
     object_key,
     reference_fields,
     validate_front_matter,
@@ -28,26 +30,58 @@ from ..domain.errors import (
 )
 from ..domain.limits import Limits
 from ..domain.media_html import UrlFor, markdown_ids, referenced_ids, resolve, valid_ids
-from ..domain.names import slugify, validate_slug
+from ..domain.names import slugify
+from ..domain.paths import (
+    check_file,
+    default_file,
+    kind_of,
+    path_of_file,
+    section_of,
+    validate_path,
+)
 from ..domain.timeutil import to_iso
 from ..ports import Backend, ManageQuery, ObjectInfo, ObjectNotFound, ObjectPreconditionFailed
 from .collections import require_collection
+from .delivery import page_resources
 
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 
 
 @dataclass(frozen=True)
 class Document:
-    """A draft as stored: its front matter, body and object version."""
+    """A draft as stored: its text (exactly as written), front matter, body and version."""
 
     collection: str
-    slug: str
+    slug: str  # the entry's path in its collection
     front_matter: dict[str, Any]
     body: str
     etag: str
     version_id: str
     last_modified: str
     readable: bool = True  # False: the stored text is not UTF-8 or its front matter is broken
+    file: str | None = None  # the source file; None: '{slug}.md'
+    text: str | None = None  # the stored document
+
+    @property
+    def source_file(self) -> str:
+        return self.file or default_file(self.slug)
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    """What a client sends for an entry: a document as text (stored as it is), or front
+    matter and body (stored as YAML front matter and the body)."""
+
+    front_matter: dict[str, Any]
+    body: str
+    text: str | None = None
+
+    def document(self) -> str:
+        return (
+            self.text
+            if self.text is not None
+            else frontmatter.serialize(self.front_matter, self.body)
+        )
 
 
 def parse_stored(data: bytes) -> tuple[dict[str, Any], str]:
@@ -99,29 +133,42 @@ def prepare(
     front_matter: dict[str, Any],
     body: str,
 ) -> dict[str, Any]:
-    """Validate and normalize what an editor sends; stamps ``updated_at``."""
+    """Validate what an editor sends; returns the normalized front matter the index reads
+    (the stored document keeps what was written)."""
     check_markdown_size(body, limits)
     normalized = validate_front_matter(front_matter, collection)
     _check_references(backend, collection, normalized)
-    normalized["updated_at"] = to_iso(backend.clock.now())
     return normalized
 
 
+def saved_at(info: ObjectInfo) -> str:
+    """When a draft was saved: the instant the API recorded on it, else the object's time
+    (a file dropped into the bucket)."""
+    return (info.metadata or {}).get(UPDATED_AT_META) or to_iso(info.last_modified)
+
+
 def _record_for(
-    collection: str, slug: str, front_matter: dict[str, Any], info: ObjectInfo, stage: str
+    collection: str,
+    path: str,
+    file: str,
+    source: dict[str, Any],
+    normalized: dict[str, Any],
+    info: ObjectInfo,
 ) -> EntryRecord:
+    fields = derive(normalized, source, path, file)
     return EntryRecord(
         collection=collection,
-        slug=slug,
-        stage=stage,  # type: ignore[arg-type]
-        title=str(front_matter.get("title", slug)),
-        front_matter=front_matter,
-        tags=list(front_matter.get("tags", [])),
-        published_at=front_matter.get("published_at"),
-        updated_at=front_matter.get("updated_at"),
+        slug=path,
+        stage="draft",
+        title=fields.title,
+        front_matter=source,
+        tags=fields.tags,
+        published_at=fields.published_at,
+        updated_at=fields.updated_at or saved_at(info),
         source_etag=info.etag,
         version_id=info.version_id,
         render_status="pending",
+        file=file,
     )
 
 
@@ -134,39 +181,51 @@ STALE = (
 def _write(
     backend: Backend,
     collection: str,
-    slug: str,
-    front_matter: dict[str, Any],
-    body: str,
+    path: str,
+    file: str,
+    entry: EntryInput,
+    normalized: dict[str, Any],
     *,
     previous_etag: str | None,
     if_match: str | None,
     create: bool,
-) -> ObjectInfo:
-    stored_fm = {k: v for k, v in front_matter.items() if k != "slug"}
-    data = frontmatter.serialize(stored_fm, body).encode("utf-8")
-    key = object_key(collection, slug, "draft")
+) -> Document:
+    text = entry.document()
+    key = object_key(collection, file, "draft")
+    now = to_iso(backend.clock.now())
     try:
         info = backend.objects.put(
             key,
-            data,
+            text.encode("utf-8"),
             content_type=MARKDOWN_TYPE,
+            metadata={UPDATED_AT_META: now},
             if_none_match=create,
             if_match=None if create else if_match,
         )
     except ObjectPreconditionFailed as exc:
         if create:
             raise Conflict(
-                f"An entry with slug {slug!r} already exists in {collection!r}.", {"slug": slug}
+                f"An entry {path!r} already exists in {collection!r}.", {"slug": path}
             ) from exc
         raise PreconditionFailed(STALE) from exc
     backend.index.stage_entry(
-        _record_for(collection, slug, stored_fm, info, "draft"),
+        _record_for(collection, path, file, entry.front_matter, normalized, info),
         expected_etag=previous_etag,
     )
-    return info
+    return Document(
+        collection,
+        path,
+        entry.front_matter,
+        entry.body,
+        info.etag,
+        info.version_id,
+        saved_at(info),
+        file=file,
+        text=text,
+    )
 
 
-def _document(collection: str, slug: str, data: bytes, info: ObjectInfo) -> Document:
+def _document(collection: str, path: str, file: str, data: bytes, info: ObjectInfo) -> Document:
     """Editors can always open a draft, even a broken one dropped into the bucket; what is
     wrong with it is in the render status, and it can be replaced (PUT), not patched."""
     readable = True
@@ -180,24 +239,85 @@ def _document(collection: str, slug: str, data: bytes, info: ObjectInfo) -> Docu
         fm, body, readable = {}, text, False
     return Document(
         collection,
-        slug,
+        path,
         fm,
         body,
         info.etag,
         info.version_id,
-        to_iso(info.last_modified),
+        saved_at(info),
         readable,
+        file=file,
+        text=text,
     )
+
+
+def file_of(backend: Backend, collection: str, path: str, stage: Stage = "draft") -> str:
+    """The source file of an entry: the one the index names (a file of any name that maps
+    to this path, e.g. 'methods/page/Params.md'), else '{path}.md'."""
+    record = backend.index.get_entry(collection, stage, path, consistent=True)
+    if record is not None and not record.deleted:
+        return record.source_file
+    return default_file(path)
+
+
+def _entry_path(path: str) -> str:
+    return validate_path(path)
 
 
 def read_draft(backend: Backend, collection: str, slug: str) -> Document:
     require_collection(backend, collection)
-    validate_slug(slug)
+    path = _entry_path(slug)
+    file = file_of(backend, collection, path)
     try:
-        stored = backend.objects.get(object_key(collection, slug, "draft"))
+        stored = backend.objects.get(object_key(collection, file, "draft"))
     except ObjectNotFound as exc:
-        raise NotFound(f"There is no entry {slug!r} in {collection!r}.") from exc
-    return _document(collection, slug, stored.data, stored.info)
+        raise NotFound(f"There is no entry {path!r} in {collection!r}.") from exc
+    return _document(collection, path, file, stored.data, stored.info)
+
+
+def read_source(backend: Backend, collection: str, slug: str, stage: Stage) -> Document:
+    """The stored document of a stage, as it is in the bucket (the published snapshot for
+    'published')."""
+    if stage == "draft":
+        return read_draft(backend, collection, slug)
+    require_collection(backend, collection)
+    path = _entry_path(slug)
+    file = file_of(backend, collection, path, stage)
+    try:
+        stored = backend.objects.get(object_key(collection, file, stage))
+    except ObjectNotFound as exc:
+        raise NotFound(f"Entry {path!r} in {collection!r} is not published.") from exc
+    return _document(collection, path, file, stored.data, stored.info)
+
+
+def new_path(entry: EntryInput) -> str:
+    """The path of a new entry that names none: its front matter's slug, else its title."""
+    fm = entry.front_matter
+    seed = next(
+        (v for v in (fm.get("slug"), fm.get("title")) if isinstance(v, str) and v.strip()),
+        None,
+    )
+    if seed is None:
+        raise ValidationFailed(
+            "Give the entry a title, a slug or a path.",
+            [FieldError("front_matter.title", "Field required", "missing")],
+        )
+    return validate_path(slugify(seed))
+
+
+def identity(entry: EntryInput, path: str | None, file: str | None) -> tuple[str, str]:
+    """(path, file) of a new entry: from the file it comes from, an explicit path, the
+    front matter's slug or its title, in that order."""
+    if file is not None:
+        derived = path_of_file(check_file(file))
+        if path is not None and validate_path(path) != derived:
+            raise ValidationFailed(
+                f"File {file!r} is the entry {derived!r}, not {path!r}.",
+                [FieldError("slug", f"must be {derived!r} or absent", "slug-mismatch")],
+            )
+        return derived, file
+    path = validate_path(path) if path is not None else new_path(entry)
+    return path, default_file(path)
 
 
 def create_entry(
@@ -206,53 +326,42 @@ def create_entry(
     collection_name: str,
     front_matter: dict[str, Any],
     body: str,
+    *,
+    text: str | None = None,
+    path: str | None = None,
+    file: str | None = None,
 ) -> Document:
+    """A new draft. ``text``: the document as sent (front matter and body), stored as it is;
+    the entry's path comes from ``file``, ``path``, the front matter's slug or title."""
+    entry = EntryInput(front_matter, body, text)
     collection = require_collection(backend, collection_name)
-    normalized = prepare(backend, limits, collection, front_matter, body)
-    slug = normalized.get("slug") or slugify(normalized["title"])
-    validate_slug(slug)
-    info = _write(
+    normalized = prepare(backend, limits, collection, entry.front_matter, entry.body)
+    path, file = identity(entry, path, file)
+    existing = backend.index.get_entry(collection_name, "draft", path, consistent=True)
+    if existing is not None and not existing.deleted:
+        taken = backend.objects.head(existing.key) is not None
+        if taken:
+            raise Conflict(
+                f"An entry {path!r} already exists in {collection_name!r}"
+                + (f" (file {existing.source_file})." if existing.source_file != file else "."),
+                {"slug": path},
+            )
+    return _write(
         backend,
         collection_name,
-        slug,
+        path,
+        file,
+        entry,
         normalized,
-        body,
         previous_etag=None,
         if_match=None,
         create=True,
     )
-    return read_back(collection_name, slug, normalized, body, info)
-
-
-def read_back(
-    collection: str, slug: str, front_matter: dict[str, Any], body: str, info: ObjectInfo
-) -> Document:
-    stored_fm = {k: v for k, v in front_matter.items() if k != "slug"}
-    return Document(
-        collection, slug, stored_fm, body, info.etag, info.version_id, to_iso(info.last_modified)
-    )
-
-
-def _check_slug_unchanged(slug: str, front_matter: dict[str, Any]) -> None:
-    given = front_matter.get("slug")
-    if given is not None and given != slug:
-        raise ValidationFailed(
-            "The slug of an entry cannot change; create a new entry and delete this one.",
-            [FieldError("front_matter.slug", f"must be {slug!r} or absent", "slug-mismatch")],
-        )
 
 
 def check_if_match(etag: str, if_match: str | None) -> None:
     if if_match is not None and if_match not in ("*", etag):
         raise PreconditionFailed(STALE, {"current_etag": etag})
-
-
-def _current(backend: Backend, collection: str, slug: str, if_match: str | None) -> ObjectInfo:
-    info = backend.objects.head(object_key(collection, slug, "draft"))
-    if info is None:
-        raise NotFound(f"There is no entry {slug!r} in {collection!r}.")
-    check_if_match(info.etag, if_match)
-    return info
 
 
 def replace_entry(
@@ -264,28 +373,31 @@ def replace_entry(
     body: str,
     *,
     if_match: str | None,
+    text: str | None = None,
 ) -> tuple[Document, bool]:
     """PUT: replace the draft; creates it when absent and no If-Match was given."""
+    entry = EntryInput(front_matter, body, text)
     collection = require_collection(backend, collection_name)
-    validate_slug(slug)
-    _check_slug_unchanged(slug, front_matter)
-    previous = backend.objects.head(object_key(collection_name, slug, "draft"))
+    path = _entry_path(slug)
+    file = file_of(backend, collection_name, path)
+    previous = backend.objects.head(object_key(collection_name, file, "draft"))
     if previous is None and if_match is not None:
-        raise PreconditionFailed(f"There is no entry {slug!r} to match If-Match against.")
+        raise PreconditionFailed(f"There is no entry {path!r} to match If-Match against.")
     if previous is not None:
         check_if_match(previous.etag, if_match)
-    normalized = prepare(backend, limits, collection, front_matter, body)
-    info = _write(
+    normalized = prepare(backend, limits, collection, entry.front_matter, entry.body)
+    doc = _write(
         backend,
         collection_name,
-        slug,
+        path,
+        file,
+        entry,
         normalized,
-        body,
         previous_etag=previous.etag if previous else None,
         if_match=previous.etag if previous else None,
         create=previous is None,
     )
-    return read_back(collection_name, slug, normalized, body, info), previous is None
+    return doc, previous is None
 
 
 def patch_entry(
@@ -297,9 +409,9 @@ def patch_entry(
     *,
     if_match: str | None,
 ) -> Document:
-    """PATCH: merge front matter (a null removes a field) and optionally replace the body."""
+    """PATCH: merge front matter (a null removes a field) and optionally replace the body.
+    A body-only change keeps the front matter exactly as written (its format included)."""
     collection = require_collection(backend, collection_name)
-    validate_slug(slug)
     current = read_draft(backend, collection_name, slug)
     check_if_match(current.etag, if_match)
     if not current.readable:
@@ -316,7 +428,6 @@ def patch_entry(
             [FieldError("front_matter", "must be an object", "type")],
         )
     frontmatter.check_json_compatible(fm_changes)
-    _check_slug_unchanged(slug, fm_changes)
     merged = dict(current.front_matter)
     for name, value in fm_changes.items():
         if value is None:
@@ -328,40 +439,58 @@ def patch_entry(
         raise ValidationFailed(
             "body must be a string.", [FieldError("body", "must be a string", "type")]
         )
+    if not frontmatter.is_utf8(body):
+        raise ValidationFailed(
+            "body must be valid Unicode.",
+            [FieldError("body", "must be valid Unicode (no lone surrogates)", "type")],
+        )
     normalized = prepare(backend, limits, collection, merged, body)
-    info = _write(
+    text = (
+        frontmatter.with_body(current.text, body)
+        if not fm_changes and current.text is not None
+        else None
+    )
+    return _write(
         backend,
         collection_name,
-        slug,
+        current.slug,
+        current.source_file,
+        EntryInput(merged, body, text),
         normalized,
-        body,
         previous_etag=current.etag,
         if_match=current.etag,
         create=False,
     )
-    return read_back(collection_name, slug, normalized, body, info)
 
 
 def delete_entry(backend: Backend, collection: str, slug: str, *, if_match: str | None) -> None:
     """Delete the draft and its published snapshot; revisions stay restorable."""
     require_collection(backend, collection)
-    validate_slug(slug)
-    info = _current(backend, collection, slug, if_match)
+    path = _entry_path(slug)
+    file = file_of(backend, collection, path)
+    info = backend.objects.head(object_key(collection, file, "draft"))
+    if info is None:
+        raise NotFound(f"There is no entry {path!r} in {collection!r}.")
+    check_if_match(info.etag, if_match)
     try:  # the draft first and conditionally: a lost race changes nothing
-        backend.objects.delete(object_key(collection, slug, "draft"), if_match=info.etag)
+        backend.objects.delete(object_key(collection, file, "draft"), if_match=info.etag)
     except ObjectPreconditionFailed as exc:
         raise PreconditionFailed("The entry changed while it was being deleted.") from exc
-    backend.index.stage_removal(collection, "draft", slug, expected_etag=info.etag)
-    published = backend.objects.head(object_key(collection, slug, "published"))
+    backend.index.stage_removal(collection, "draft", path, expected_etag=info.etag)
+    published_key = object_key(
+        collection, file_of(backend, collection, path, "published"), "published"
+    )
+    published = backend.objects.head(published_key)
     if published is not None:
-        backend.objects.delete(object_key(collection, slug, "published"))
-        backend.index.stage_removal(collection, "published", slug, expected_etag=published.etag)
+        backend.objects.delete(published_key)
+        backend.index.stage_removal(collection, "published", path, expected_etag=published.etag)
 
 
 def list_revisions(backend: Backend, collection: str, slug: str) -> list[dict[str, Any]]:
     require_collection(backend, collection)
-    validate_slug(slug)
-    versions = backend.objects.list_versions(object_key(collection, slug, "draft"))
+    path = _entry_path(slug)
+    file = file_of(backend, collection, path)
+    versions = backend.objects.list_versions(object_key(collection, file, "draft"))
     if not versions:
         raise NotFound(f"There is no entry {slug!r} in {collection!r}.")
     return [
@@ -386,32 +515,33 @@ def restore_revision(
     *,
     if_match: str | None,
 ) -> Document:
-    """Make an earlier revision the current draft again (as a new revision)."""
+    """Make an earlier revision the current draft again (as a new revision), byte for byte."""
     collection = require_collection(backend, collection_name)
-    validate_slug(slug)
-    key = object_key(collection_name, slug, "draft")
+    path = _entry_path(slug)
+    file = file_of(backend, collection_name, path)
+    key = object_key(collection_name, file, "draft")
     try:
         old = backend.objects.get(key, version_id=revision)
     except ObjectNotFound as exc:
-        raise NotFound(f"Entry {slug!r} has no revision {revision!r}.") from exc
+        raise NotFound(f"Entry {path!r} has no revision {revision!r}.") from exc
     fm, body = parse_stored(old.data)
     previous = backend.objects.head(key)
     if if_match is not None and previous is None:
-        raise PreconditionFailed(f"There is no entry {slug!r} to match If-Match against.")
+        raise PreconditionFailed(f"There is no entry {path!r} to match If-Match against.")
     if previous is not None:
         check_if_match(previous.etag, if_match)
     normalized = prepare(backend, limits, collection, fm, body)
-    info = _write(
+    return _write(
         backend,
         collection_name,
-        slug,
+        path,
+        file,
+        EntryInput(fm, body, old.data.decode("utf-8")),
         normalized,
-        body,
         previous_etag=previous.etag if previous else None,
         if_match=previous.etag if previous else None,
         create=previous is None,
     )
-    return read_back(collection_name, slug, normalized, body, info)
 
 
 def _publication(backend: Backend, collection: str, slug: str) -> dict[str, Any]:
@@ -465,9 +595,12 @@ def editor_view(
                 html = backend.objects.get(record.html_key).data.decode("utf-8")
             except ObjectNotFound:
                 html = None
-        if html is not None and url_for is not None and referenced_ids(html):
-            found = backend.media.get_media_many(valid_ids(referenced_ids(html)))
-            html = resolve(html, found, url_for)
+        if html is not None and url_for is not None:
+            resources = page_resources(record, html)
+            wanted = valid_ids(referenced_ids(html)) + list(resources.values())
+            if wanted:
+                found = backend.media.get_media_many(wanted)
+                html = resolve(html, found, url_for, resources)
         render.update(
             {
                 "html": html,
@@ -480,6 +613,10 @@ def editor_view(
     return {
         "collection": doc.collection,
         "slug": doc.slug,
+        "kind": kind_of(doc.slug),
+        "section": section_of(doc.slug),
+        "file": doc.source_file,
+        "title": record.title if record is not None and current else None,
         "front_matter": doc.front_matter,
         "body": doc.body,
         "etag": doc.etag,
@@ -499,15 +636,26 @@ def list_drafts(
     limit: int,
     after: str | None,
     stage: Stage = "draft",
+    section: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The drafts of a collection by slug, or its published snapshots (``stage``)."""
+    """The drafts of a collection by path, or its published snapshots (``stage``); with
+    ``section``, only those inside that folder."""
     require_collection(backend, collection)
     records = backend.index.list_entries(
-        ManageQuery(collection=collection, stage=stage, status=status, limit=limit, after=after)
+        ManageQuery(
+            collection=collection,
+            stage=stage,
+            status=status,
+            limit=limit,
+            after=after,
+            section=section,
+        )
     )
     return [
         {
             "slug": r.slug,
+            "kind": r.kind,
+            "file": r.source_file,
             "title": r.title,
             "tags": r.tags,
             "updated_at": r.updated_at,

@@ -6,10 +6,12 @@ event then makes the variants (``services.thumbnails``).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from ..domain import cursors
 from ..domain import media as m
@@ -24,11 +26,19 @@ from ..domain.errors import (
 )
 from ..domain.limits import parse_page_size
 from ..domain.media_html import Responsive, link_target
-from ..domain.media_types import BY_CONTENT_TYPE, check_pixels, image_size, sniff
-from ..domain.names import normalize_tag
+from ..domain.media_types import BY_CONTENT_TYPE, MediaType, check_pixels, image_size, sniff
+from ..domain.names import normalize_tag, validate_collection_name
 from ..domain.timeutil import to_iso
 from ..domain.upload_policy import UploadPolicy
-from ..ports import Backend, MediaQuery, ObjectNotFound, ObjectPreconditionFailed
+from ..ports import (
+    Backend,
+    MediaQuery,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectPreconditionFailed,
+    StoredObject,
+)
+from .collections import require_collection
 
 
 def _now(backend: Backend) -> str:
@@ -95,6 +105,8 @@ def view(
         "dominant_color": derived.dominant_color,
         "created_at": meta.created_at,
         "updated_at": meta.updated_at,
+        "collection": meta.collection,
+        "path": meta.path,
         "variants": [
             {
                 "name": v.name,
@@ -119,6 +131,7 @@ def view(
     body["url"] = url(record, target) if target is not None else None
     if editor:
         body["error"] = derived.error
+        body["sha256"] = derived.sha256
     return body
 
 
@@ -154,6 +167,42 @@ def _put_meta(backend: Backend, meta: m.MediaMeta, *, if_match: str | None = Non
     return info.etag
 
 
+def _checked(settings: m.MediaSettings, data: bytes, content_type: str | None) -> MediaType:
+    """What a direct upload is, from its bytes; refused here, before anything is stored."""
+    if len(data) > settings.max_direct_bytes:
+        raise PayloadTooLarge(
+            f"Direct uploads are limited to {settings.max_direct_bytes} bytes; use"
+            " POST /v1/manage/media/uploads for a presigned upload.",
+            {"limit": settings.max_direct_bytes},
+        )
+    kind = sniff(data, _declared_type(content_type))
+    check_pixels(image_size(data, kind), settings.max_pixels)
+    return kind
+
+
+def _put_original(
+    backend: Backend, media_id: str, data: bytes, kind: MediaType, *, if_none_match: bool
+) -> ObjectInfo:
+    return backend.objects.put(
+        m.object_key(media_id, m.ORIGINAL),
+        data,
+        content_type=kind.content_type,
+        metadata={"sha256": hashlib.sha256(data).hexdigest()},
+        if_none_match=if_none_match,
+    )
+
+
+def _processing(kind: MediaType, data: bytes, *, replaces: str | None = None) -> m.MediaDerived:
+    return m.MediaDerived(
+        status="processing",
+        kind="image" if kind.is_image else "file",
+        content_type=kind.content_type,
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        replaces=replaces,
+    )
+
+
 def upload(
     backend: Backend,
     settings: m.MediaSettings,
@@ -164,36 +213,137 @@ def upload(
     edits: dict[str, Any],
 ) -> m.MediaRecord:
     """A direct upload: the bytes are checked here, then stored; variants follow."""
-    if len(data) > settings.max_direct_bytes:
-        raise PayloadTooLarge(
-            f"Direct uploads are limited to {settings.max_direct_bytes} bytes; use"
-            " POST /v1/manage/media/uploads for a presigned upload.",
-            {"limit": settings.max_direct_bytes},
-        )
-    kind = sniff(data, _declared_type(content_type))
-    check_pixels(image_size(data, kind), settings.max_pixels)
+    kind = _checked(settings, data, content_type)
     meta = _new_meta(backend, filename, edits, f"upload.{kind.extension}")
     _put_meta(backend, meta)
-    backend.objects.put(
-        m.object_key(meta.id, m.ORIGINAL), data, content_type=kind.content_type, if_none_match=True
-    )
-    backend.media.put_media_derived(
-        meta.id,
-        m.MediaDerived(
-            status="processing",
-            kind="image" if kind.is_image else "file",
-            content_type=kind.content_type,
-            bytes=len(data),
-        ),
-        sequencer=None,
-    )
+    _put_original(backend, meta.id, data, kind, if_none_match=True)
+    backend.media.put_media_derived(meta.id, _processing(kind, data), sequencer=None)
     return require(backend, meta.id)
+
+
+# --- page resources: a site's file by (collection, path) -------------------------------------
+
+Outcome = Literal["created", "replaced", "unchanged"]
+RESOURCE_ATTEMPTS = 3
+RESOURCE_FIELDS = ("collection", "path", "sha256")  # of a presigned upload's request
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ResourceUpload:
+    record: m.MediaRecord
+    outcome: Outcome
+
+
+def resource_target(backend: Backend, collection: Any, path: Any) -> tuple[str, str, str]:
+    """(collection, path, media id) of a resource upload: the path valid (422), the
+    collection existing (404)."""
+    if not isinstance(collection, str):
+        raise ValidationFailed("collection must be a string.", [])
+    m.validate_resource_path(path)
+    require_collection(backend, collection)
+    return collection, path, m.resource_id(collection, path)
+
+
+def _stored_resource_meta(backend: Backend, media_id: str) -> tuple[m.MediaMeta, str] | None:
+    """The resource's meta.json and its ETag; None if there is none. An unreadable one is
+    replaced by the index row's metadata (or a fresh one) under the same condition."""
+    try:
+        stored = backend.objects.get(m.object_key(media_id, m.META))
+    except ObjectNotFound:
+        return None
+    meta = _stored_meta(media_id, stored.data)
+    if meta is None:
+        row = backend.media.get_media(media_id)
+        meta = row.meta if row is not None else m.MediaMeta(id=media_id, filename=media_id)
+    return meta, stored.info.etag
+
+
+def _resource_meta(
+    backend: Backend,
+    base: m.MediaMeta | None,
+    *,
+    media_id: str,
+    collection: str,
+    path: str,
+    filename: str | None,
+    edits: dict[str, Any],
+) -> m.MediaMeta:
+    """The metadata after this upload: the editor's kept unless new values were sent."""
+    now = _now(backend)
+    if base is None:
+        base = m.MediaMeta(
+            id=media_id,
+            filename=m.clean_filename(path.rsplit("/", 1)[-1], media_id),
+            created_at=now,
+            updated_at=now,
+        )
+    changes: dict[str, Any] = {k: v for k, v in edits.items() if k != "filename"}
+    if filename is not None:
+        changes["filename"] = m.clean_filename(filename, base.filename)
+    changes.update(collection=collection, path=path)
+    meta = replace(base, **changes)
+    return meta if meta == base else replace(meta, updated_at=now)
+
+
+def _same_bytes(info: ObjectInfo, data: bytes) -> bool:
+    """True if the stored original has exactly these bytes: its recorded SHA-256, or (for an
+    object put by another tool) its ETag, the MD5 of a single-part upload."""
+    recorded = {k.lower(): v for k, v in info.metadata.items()}.get("sha256")
+    if recorded:
+        return bool(recorded == hashlib.sha256(data).hexdigest())
+    return info.etag == hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def upload_resource(
+    backend: Backend,
+    settings: m.MediaSettings,
+    data: bytes,
+    *,
+    collection: Any,
+    path: Any,
+    content_type: str | None,
+    filename: str | None,
+    edits: dict[str, Any],
+) -> ResourceUpload:
+    """Create the resource, or replace its original (a new version; the editor's metadata
+    stays unless new values are sent). The same bytes again change nothing."""
+    collection, path, media_id = resource_target(backend, collection, path)
+    kind = _checked(settings, data, content_type)
+    for _ in range(RESOURCE_ATTEMPTS):
+        stored = _stored_resource_meta(backend, media_id)
+        base, meta_etag = stored if stored is not None else (None, None)
+        meta = _resource_meta(
+            backend, base, media_id=media_id, collection=collection, path=path,
+            filename=filename, edits=edits,
+        )  # fmt: skip
+        original = backend.objects.head(m.object_key(media_id, m.ORIGINAL))
+        try:
+            if meta != base:
+                _put_meta(backend, meta, if_match=meta_etag)
+            if original is not None and _same_bytes(original, data):
+                return ResourceUpload(require(backend, media_id), "unchanged")
+            _put_original(backend, media_id, data, kind, if_none_match=original is None)
+        except ObjectPreconditionFailed:
+            continue  # another upload of this resource came first: look again
+        replaces = original.etag if original is not None else None
+        backend.media.put_media_derived(
+            media_id, _processing(kind, data, replaces=replaces), sequencer=None
+        )
+        outcome: Outcome = "created" if base is None else "replaced"
+        return ResourceUpload(require(backend, media_id), outcome)
+    raise PreconditionFailed(
+        f"The resource {collection}/{path} kept changing while it was uploaded; try again.", {}
+    )
 
 
 def start_upload(
     backend: Backend, settings: m.MediaSettings, body: dict[str, Any]
-) -> tuple[m.MediaRecord, Any]:
-    """A presigned upload: the asset is created 'uploading' with a form for the file."""
+) -> tuple[m.MediaRecord, Any, Outcome]:
+    """A presigned upload: the asset is created 'uploading' with a form for the file. With
+    ``collection`` and ``path``, the form is for that resource's original (created, or
+    replaced once the file is posted); with a ``sha256`` equal to the stored original's,
+    there is nothing to send and no form ("unchanged")."""
     declared = _declared_type(
         body.get("content_type") if isinstance(body.get("content_type"), str) else ""
     )
@@ -214,19 +364,67 @@ def start_upload(
     filename = body.get("filename")
     if filename is not None and not isinstance(filename, str):
         raise ValidationFailed("filename must be a string.", [])
-    unknown = sorted(set(body) - {"content_type", "bytes", *m.EDITABLE})
+    unknown = sorted(set(body) - {"content_type", "bytes", *RESOURCE_FIELDS, *m.EDITABLE})
     if unknown:
         raise ValidationFailed(f"Unknown field(s): {', '.join(unknown)}.", [])
     edits = m.validate_edits(body, partial=True)
-    meta = _new_meta(backend, filename, edits, f"upload.{kind.extension}")
-    _put_meta(backend, meta)
-    form = backend.links.upload_form(
-        m.object_key(meta.id, m.ORIGINAL),
+    if not any(body.get(f) is not None for f in RESOURCE_FIELDS):
+        meta = _new_meta(backend, filename, edits, f"upload.{kind.extension}")
+        _put_meta(backend, meta)
+        return require(backend, meta.id), _form(backend, settings, meta.id, kind, size), "created"
+    if body.get("collection") is None or body.get("path") is None:
+        raise ValidationFailed(
+            "collection and path go together (and sha256 is for a resource's upload).", []
+        )
+    digest = body.get("sha256")
+    if digest is not None and (
+        not isinstance(digest, str) or not _SHA256.fullmatch(digest.lower())
+    ):
+        raise ValidationFailed("sha256 must be 64 hex digits.", [])
+    collection, path, media_id = resource_target(backend, body["collection"], body["path"])
+    for _ in range(RESOURCE_ATTEMPTS):
+        stored = _stored_resource_meta(backend, media_id)
+        base, meta_etag = stored if stored is not None else (None, None)
+        meta = _resource_meta(
+            backend, base, media_id=media_id, collection=collection, path=path,
+            filename=filename, edits=edits,
+        )  # fmt: skip
+        try:
+            if meta != base:
+                _put_meta(backend, meta, if_match=meta_etag)
+        except ObjectPreconditionFailed:
+            continue
+        record = require(backend, media_id)
+        if digest is not None and _stored_sha256(backend, record) == digest.lower():
+            return record, None, "unchanged"
+        form = _form(backend, settings, media_id, kind, size)
+        return record, form, "created" if base is None else "replaced"
+    raise PreconditionFailed(
+        f"The resource {collection}/{path} kept changing while it was uploaded; try again.", {}
+    )
+
+
+def _form(
+    backend: Backend, settings: m.MediaSettings, media_id: str, kind: MediaType, size: int | None
+) -> Any:
+    return backend.links.upload_form(
+        m.object_key(media_id, m.ORIGINAL),
         content_type=kind.content_type,
         max_bytes=size or settings.max_upload_bytes,
         expires_in=settings.upload_expires_seconds,
     )
-    return require(backend, meta.id), form
+
+
+def _stored_sha256(backend: Backend, record: m.MediaRecord) -> str | None:
+    """The SHA-256 of the asset's current original: recorded on it, or derived from it."""
+    info = backend.objects.head(m.object_key(record.id, m.ORIGINAL))
+    if info is None:
+        return None
+    recorded = {k.lower(): v for k, v in info.metadata.items()}.get("sha256")
+    if recorded:
+        return recorded
+    derived = record.derived
+    return derived.sha256 if derived.source_etag == info.etag else None
 
 
 def accept_local_upload(
@@ -250,8 +448,16 @@ def accept_local_upload(
     parsed = m.parse_key(policy.key)
     if parsed is None or parsed[1] != m.ORIGINAL:
         raise BadRequest("The upload policy names no media original.", {"field": "policy"})
+    # A form is good for one upload, like a new asset's presigned POST; a resource's may
+    # replace the original (S3 does not refuse a second POST either).
     try:
-        backend.objects.put(policy.key, data, content_type=policy.content_type, if_none_match=True)
+        backend.objects.put(
+            policy.key,
+            data,
+            content_type=policy.content_type,
+            metadata={"sha256": hashlib.sha256(data).hexdigest()},
+            if_none_match=not m.is_resource_id(parsed[0]),
+        )
     except ObjectPreconditionFailed as exc:
         raise PreconditionFailed("This upload was already used.", {}) from exc
     return policy.key
@@ -338,26 +544,59 @@ def list_media(
     tag: str | None,
     limit: str | None,
     cursor: str | None,
+    collection: str | None = None,
 ) -> tuple[list[m.MediaRecord], str | None]:
+    """A page of assets: all or by tag newest first (by id), or a collection's resources by
+    path. The cursor holds the last id (or path) seen."""
     size = parse_page_size(limit, default=50, maximum=100)
     try:
         tag_value = normalize_tag(tag) if tag is not None else None
     except ValueError as exc:
         raise BadRequest(f"tag: {exc}.", {"parameter": "tag"}) from exc
+    if collection is not None:
+        if tag_value is not None:
+            raise BadRequest("List by tag or by collection, not both.", {"parameter": "collection"})
+        try:
+            validate_collection_name(collection)
+        except ValidationFailed as exc:
+            raise BadRequest(exc.detail, {"parameter": "collection"}) from exc
+    # The query a cursor was made for; lists by tag keep the shape their cursors always had.
+    made_for: dict[str, Any] = {"media": tag_value}
+    if collection is not None:
+        made_for["collection"] = collection
     after = None
     if cursor:
         payload = cursors.decode(cursor, cursor_secret)
-        if payload.get("q") != {"media": tag_value} or not isinstance(payload.get("a"), str):
+        if payload.get("q") != made_for or not isinstance(payload.get("a"), str):
             raise BadRequest("The cursor was made for another query.", {"parameter": "cursor"})
         after = payload["a"]
-    records = backend.media.list_media(MediaQuery(tag=tag_value, limit=size + 1, after=after))
+    records = backend.media.list_media(
+        MediaQuery(tag=tag_value, limit=size + 1, after=after, collection=collection)
+    )
     next_cursor = None
     if len(records) > size:
         records = records[:size]
-        next_cursor = cursors.encode(
-            {"q": {"media": tag_value}, "a": records[-1].id}, cursor_secret
-        )
+        last = records[-1]
+        position = last.meta.path if collection is not None else last.id
+        next_cursor = cursors.encode({"q": made_for, "a": position}, cursor_secret)
     return records, next_cursor
+
+
+def original(backend: Backend, media_id: str) -> tuple[m.MediaRecord, StoredObject]:
+    """An asset's original for its editors (never served publicly: it may carry GPS)."""
+    record = require(backend, media_id)
+    try:
+        stored = backend.objects.get(m.object_key(media_id, m.ORIGINAL))
+    except ObjectNotFound as exc:
+        raise NotFound(f"Media asset {media_id!r} has no original (yet).") from exc
+    return record, stored
+
+
+def original_url(backend: Backend, record: m.MediaRecord) -> str | None:
+    """A short-lived URL of the original in the bucket, or None: the API serves it."""
+    return backend.links.download_url(
+        m.object_key(record.id, m.ORIGINAL), filename=record.meta.filename
+    )
 
 
 def find_file(backend: Backend, media_id: str, name: str) -> m.MediaRecord:

@@ -16,7 +16,7 @@ from ..ports import Backend
 from . import collections, rendering, thumbnails
 
 # Lower than any sequencer S3 sends: a real event arriving during or after the rebuild wins.
-REINDEX_SEQUENCER = "0"
+REINDEX_SEQUENCER = rendering.OWN_SEQUENCER
 
 Progress = Callable[[str], None]
 

@@ -11,17 +11,28 @@ import contextlib
 import logging
 
 from ..domain import frontmatter
-from ..domain.entries import EntryRecord, cap_toc, parse_object_key, sha256_hex
+from ..domain.entries import (
+    PUBLISHED_AT_META,
+    EntryRecord,
+    Stage,
+    cap_toc,
+    derive,
+    entry_href,
+    object_key,
+    parse_object_key,
+    sha256_hex,
+)
 from ..domain.entries import validate_front_matter as validate
 from ..domain.errors import CMSError, ValidationFailed
 from ..domain.limits import Limits
-from ..domain.names import validate_collection_name, validate_slug
+from ..domain.names import validate_collection_name
+from ..domain.paths import path_of_file
 from ..domain.rendering import render_markdown  # Markdown itself loads on the first render
 from ..domain.s3_events import ObjectEvent
 from ..domain.timeutil import to_iso
 from ..ports import Backend, ObjectNotFound, ObjectPreconditionFailed
 from . import webhooks
-from .entries import check_markdown_size
+from .entries import check_markdown_size, saved_at
 
 log = logging.getLogger(__name__)
 
@@ -37,39 +48,104 @@ def describe(exc: CMSError) -> str:
     return exc.detail
 
 
+# An event the handler makes for itself (a file taking over a path; reindex): lower than any
+# sequencer S3 sends, so a real event on that key always wins.
+OWN_SEQUENCER = "0"
+
+
+def _other_file(
+    backend: Backend, stage: Stage, collection: str, path: str, removed: str
+) -> str | None:
+    """Another file in the same folder that makes the same path (the first by name)."""
+    folder = removed.rpartition("/")[0]
+    prefix = object_key(collection, f"{folder}/" if folder else "", stage)
+    for info in backend.objects.list_objects(prefix, shallow=True):
+        parsed = parse_object_key(info.key)
+        if parsed is None or parsed[2] == removed:
+            continue
+        try:
+            if path_of_file(parsed[2]) == path:
+                return info.key
+        except ValidationFailed:
+            continue
+    return None
+
+
+def _removed(
+    backend: Backend,
+    limits: Limits,
+    stage: Stage,
+    collection: str,
+    path: str,
+    event: ObjectEvent,
+) -> None:
+    file = parse_object_key(event.key)[2]  # type: ignore[index]
+    current = backend.index.get_entry(collection, stage, path, consistent=True)
+    if current is not None and not current.deleted and current.source_file != file:
+        backend.index.clear_object_error(event.key)  # a file the entry never was, removed
+        return
+    successor = _other_file(backend, stage, collection, path, file)
+    if successor is not None:  # another file of the same path takes the entry over
+        takeover = ObjectEvent("", successor, "ObjectCreated:Put", OWN_SEQUENCER)
+        on_entry_object(backend, limits, takeover)
+        return
+    removed = backend.index.apply_render(
+        EntryRecord(
+            collection=collection,
+            slug=path,
+            stage=stage,
+            title=path,
+            deleted=True,
+            render_status="rendered",
+            sequencer=event.sequencer,
+            file=file,
+        )
+    )
+    if removed:
+        event_name = "entry.unpublished" if stage == "published" else "entry.deleted"
+        webhooks.emit(backend, event_name, {"collection": collection, "slug": path})
+
+
+def _claims(backend: Backend, stage: Stage, collection: str, path: str, file: str) -> bool:
+    """Whether ``file`` is (or becomes) the entry at ``path``. Two files can map to one path
+    ('Params.md' and 'params.md'); the entry is the one whose name sorts first, whichever
+    event came first, so a rebuild gives the same answer. The other is an object error."""
+    current = backend.index.get_entry(collection, stage, path, consistent=True)
+    if current is None or current.deleted or current.source_file == file:
+        return True
+    other = current.source_file
+    if backend.objects.head(object_key(collection, other, stage)) is None:
+        return True  # the entry's file is gone: this one takes its place
+    loser, winner = (file, other) if other < file else (other, file)
+    backend.index.record_object_error(
+        object_key(collection, loser, stage),
+        f"{loser} and {winner} are both the entry {path!r} (a path is made of the file's "
+        f"slugified name); {winner} is kept. Rename or remove one.",
+        None,
+    )
+    return winner == file
+
+
 def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> None:
     parsed = parse_object_key(event.key)
     if parsed is None:
         backend.index.record_object_error(
             event.key,
-            "Not an entry key: expected {content|published}/{collection}/{slug}.md",
+            "Not an entry key: expected {content|published}/{collection}/{path}.md",
             event.sequencer,
         )
         return
-    stage, collection_name, slug = parsed
+    stage, collection_name, file = parsed
     try:
         validate_collection_name(collection_name)
-        validate_slug(slug)
+        path = path_of_file(file)
     except ValidationFailed as exc:
         backend.index.record_object_error(event.key, describe(exc), event.sequencer)
         return
     try:
         stored = backend.objects.get(event.key)
     except ObjectNotFound:
-        removed = backend.index.apply_render(
-            EntryRecord(
-                collection=collection_name,
-                slug=slug,
-                stage=stage,
-                title=slug,
-                deleted=True,
-                render_status="rendered",
-                sequencer=event.sequencer,
-            )
-        )
-        if removed:
-            event_name = "entry.unpublished" if stage == "published" else "entry.deleted"
-            webhooks.emit(backend, event_name, {"collection": collection_name, "slug": slug})
+        _removed(backend, limits, stage, collection_name, path, event)
         return
     collection = backend.index.get_collection(collection_name)
     if collection is None:
@@ -80,10 +156,12 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
             event.sequencer,
         )
         return
+    if not _claims(backend, stage, collection_name, path, file):
+        return
     try:
         text = stored.data.decode("utf-8")
-        fm, body = frontmatter.parse(text)
-        fm = validate(fm, collection)
+        source, body = frontmatter.parse(text)
+        normalized = validate(source, collection)
         check_markdown_size(body, limits)
     except UnicodeDecodeError:
         error = "The object is not UTF-8 text."
@@ -95,18 +173,20 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
         backend.index.apply_failure(
             collection_name,
             stage,
-            slug,
+            path,
             error=error,
             source_etag=stored.info.etag,
             version_id=stored.info.version_id,
             sequencer=event.sequencer,
+            file=file,
         )
         log.warning("entry %s failed to render: %s", event.key, error)
         return
 
+    fields = derive(normalized, source, path, file)
     source_sha = sha256_hex(stored.data)
-    rendered = render_markdown(body, summary=fm.get("summary"))
-    target = html_key(collection_name, slug, source_sha)
+    rendered = render_markdown(body, summary=fields.summary, front_matter=source)
+    target = html_key(collection_name, path, source_sha)
     with contextlib.suppress(ObjectPreconditionFailed):  # content-addressed: written once
         backend.objects.put(
             target,
@@ -114,19 +194,19 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
             content_type="text/html; charset=utf-8",
             if_none_match=True,
         )
-    published_at = fm.get("published_at")
-    if stage == "published" and published_at is None:
-        published_at = to_iso(stored.info.last_modified)
-        fm["published_at"] = published_at
+    published_at, updated_at = fields.published_at, fields.updated_at or saved_at(stored.info)
+    if stage == "published":
+        recorded = (stored.info.metadata or {}).get(PUBLISHED_AT_META)
+        published_at = recorded or published_at or to_iso(stored.info.last_modified)
     record = EntryRecord(
         collection=collection_name,
-        slug=slug,
+        slug=path,
         stage=stage,
-        title=fm["title"],
-        front_matter={k: v for k, v in fm.items() if k != "slug"},
-        tags=list(fm.get("tags", [])),
+        title=fields.title,
+        front_matter=source,
+        tags=fields.tags,
         published_at=published_at,
-        updated_at=fm.get("updated_at") or to_iso(stored.info.last_modified),
+        updated_at=updated_at,
         source_etag=stored.info.etag,
         version_id=stored.info.version_id,
         render_status="rendered",
@@ -137,6 +217,7 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
         word_count=rendered.word_count,
         reading_time_minutes=rendered.reading_time_minutes,
         sequencer=event.sequencer,
+        file=file,
     )
     if backend.index.apply_render(record) and stage == "published":
         webhooks.emit(
@@ -144,10 +225,11 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
             "entry.published",
             {
                 "collection": collection_name,
-                "slug": slug,
+                "slug": path,
+                "kind": record.kind,
                 "title": record.title,
                 "published_at": record.published_at,
                 "updated_at": record.updated_at,
-                "href": f"/v1/content/{collection_name}/{slug}",
+                "href": entry_href(collection_name, path),
             },
         )

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..domain import cursors
 from ..domain.changes import START, Change, instant_us
+from ..domain.entries import entry_href
 from ..domain.errors import BadRequest, Gone
 from ..domain.limits import parse_page_size
 from ..ports import Backend
@@ -38,7 +39,7 @@ def item(change: Change) -> dict[str, Any]:
                 "published_at": change.published_at,
                 "updated_at": change.updated_at,
                 "tags": list(change.tags),
-                "href": f"/v1/content/{change.collection}/{change.slug}",
+                "href": entry_href(change.collection, change.slug),
             }
         )
     return body

@@ -9,6 +9,7 @@ it does not raise, so it never crash-loops the function.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 
@@ -111,8 +112,16 @@ def process_original(
             _original_gone(backend, media_id, sequencer)
             return
         if derived is not None and derived.source_etag == current.etag:
-            _apply(backend, media_id, derived, sequencer)
-            return
+            if _remove_stale_variants(backend, media_id, derived):
+                # Widths an earlier original had are gone. Look again: an original put
+                # meanwhile may have had its variants (by those names) removed just now.
+                current = backend.objects.head(key)
+                if current is None:
+                    _original_gone(backend, media_id, sequencer)
+                    return
+            if derived.source_etag == current.etag:
+                _apply(backend, media_id, derived, sequencer)
+                return
         derived = None  # made again from the current original, never from the cache
     raise RuntimeError(f"media {media_id}: the original kept changing while it was processed")
 
@@ -167,17 +176,33 @@ def _remove_derived(backend: Backend, media_id: str) -> None:
             backend.objects.delete(info.key)
 
 
+def _remove_stale_variants(backend: Backend, media_id: str, derived: m.MediaDerived) -> bool:
+    """Delete the variants an earlier original had that this one has not (a replaced image
+    that is smaller, or no longer an image); True if there were any."""
+    keep = {v.name for v in derived.variants} if derived.status == "ready" else set()
+    stale = [
+        info.key
+        for info in backend.objects.list_objects(m.object_key(media_id, ""))
+        if m.VARIANT_RE.fullmatch(info.key.rsplit("/", 1)[-1])
+        and info.key.rsplit("/", 1)[-1] not in keep
+    ]
+    for key in stale:
+        backend.objects.delete(key)
+    return bool(stale)
+
+
 def derive(backend: Backend, settings: m.MediaSettings, media_id: str) -> m.MediaDerived:
     """Process the original now: write the variants and the manifest, return what they are."""
     stored = backend.objects.get(m.object_key(media_id, m.ORIGINAL))
     data, etag = stored.data, stored.info.etag
+    digest = hashlib.sha256(data).hexdigest()
     files: dict[str, bytes] = {}
     try:
         kind = sniff(data)
         if not kind.is_image:
             derived = m.MediaDerived(
                 status="ready", source_etag=etag, kind="file",
-                content_type=kind.content_type, bytes=len(data),
+                content_type=kind.content_type, bytes=len(data), sha256=digest,
             )  # fmt: skip
         else:
             from ..domain.images import make_variants  # Pillow loads here, never in the API
@@ -197,17 +222,18 @@ def derive(backend: Backend, settings: m.MediaSettings, media_id: str) -> m.Medi
                 placeholder=image.placeholder,
                 dominant_color=image.dominant_color,
                 variants=image.variants,
+                sha256=digest,
             )
     except CMSError as exc:
-        derived = _failed(etag, len(data), exc.detail)
+        derived = _failed(etag, len(data), exc.detail, digest)
     except MemoryError:
-        derived = _failed(etag, len(data), "The image needs more memory than is available.")
+        derived = _failed(etag, len(data), "The image needs more memory than is available.", digest)
     except Exception as exc:  # Pillow raises many types on hostile files; none may crash-loop
         from ..domain.images import ImageRejected
 
         if not isinstance(exc, ImageRejected):
             log.warning("media %s could not be processed", media_id, exc_info=True)
-        derived = _failed(etag, len(data), str(exc) or type(exc).__name__)
+        derived = _failed(etag, len(data), str(exc) or type(exc).__name__, digest)
     # Written outside the try: a storage fault is retried, never blamed on the file.
     for name, encoded in files.items():
         variant_type = m.VARIANT_TYPES[name.rsplit(".", 1)[1]]
@@ -220,5 +246,7 @@ def derive(backend: Backend, settings: m.MediaSettings, media_id: str) -> m.Medi
     return derived
 
 
-def _failed(etag: str, size: int, error: str) -> m.MediaDerived:
-    return m.MediaDerived(status="failed", source_etag=etag, bytes=size, error=error[:1000])
+def _failed(etag: str, size: int, error: str, digest: str | None = None) -> m.MediaDerived:
+    return m.MediaDerived(
+        status="failed", source_etag=etag, bytes=size, error=error[:1000], sha256=digest
+    )

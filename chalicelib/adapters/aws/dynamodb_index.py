@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from ...domain.changes import Change, change_for, is_visible
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
+from ...domain.paths import section_bounds, sections_of
 from ...domain.sequencer import is_newer, may_apply, padded
 from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
@@ -81,6 +82,7 @@ def _entry_item(record: EntryRecord) -> dict[str, Any]:
         "reading_time_minutes": record.reading_time_minutes,
         "deleted": record.deleted,
         "seq": padded(record.sequencer) if record.sequencer else None,
+        "entry_file": record.source_file,
     }
     if not record.deleted:
         item["GSI3PK"] = f"ENTRIES#{record.collection}#{record.stage}"
@@ -97,6 +99,26 @@ def _tag_item(entry: dict[str, Any], tag: str) -> dict[str, Any]:
     item["SK"] = f"TAG#{entry['stage']}#{tag}"
     item["GSI1PK"] = item["GSI2PK"] = f"PUBTAG#{entry['collection']}#{tag}"
     return item
+
+
+def _section_item(entry: dict[str, Any], section: str) -> dict[str, Any]:
+    item = {k: v for k, v in entry.items() if not k.startswith("GSI3")}
+    item["SK"] = f"SECTION#{entry['stage']}#{section}"
+    item["GSI1PK"] = item["GSI2PK"] = f"PUBSEC#{entry['collection']}#{section}"
+    return item
+
+
+def _copies(entry: dict[str, Any], record: EntryRecord) -> list[dict[str, Any]]:
+    """The copies of a visible entry that its tag and section lists read."""
+    if not _visible(record):
+        return []
+    return [_tag_item(entry, t) for t in record.tags] + [
+        _section_item(entry, s) for s in sections_of(record.slug)
+    ]
+
+
+def _copy_prefixes(stage: str) -> tuple[str, str]:
+    return f"TAG#{stage}#", f"SECTION#{stage}#"
 
 
 def _record(item: dict[str, Any]) -> EntryRecord:
@@ -121,6 +143,7 @@ def _record(item: dict[str, Any]) -> EntryRecord:
         reading_time_minutes=int(item.get("reading_time_minutes", 0)),
         deleted=bool(item.get("deleted", False)),
         sequencer=item.get("seq"),
+        file=item.get("entry_file"),
     )
 
 
@@ -155,11 +178,14 @@ class DynamoIndex:
 
     # --- entries: reads -------------------------------------------------------------------
 
-    def get_entry(self, collection: str, stage: Stage, slug: str) -> EntryRecord | None:
+    def get_entry(
+        self, collection: str, stage: Stage, slug: str, *, consistent: bool = False
+    ) -> EntryRecord | None:
         with storage("DynamoDB GetItem"):
             response = self._ddb.get_item(
                 TableName=self.table,
                 Key=_dump({"PK": _entry_pk(collection, slug), "SK": f"STAGE#{stage}"}),
+                ConsistentRead=consistent,
             )
         item = response.get("Item")
         return _record(_load(item)) if item else None
@@ -178,7 +204,12 @@ class DynamoIndex:
                 request["ExclusiveStartKey"] = last
 
     def list_published(self, query: PageQuery) -> list[EntryRecord]:
-        pk = f"PUBTAG#{query.collection}#{query.tag}" if query.tag else f"PUB#{query.collection}"
+        if query.tag:
+            pk = f"PUBTAG#{query.collection}#{query.tag}"
+        elif query.section:
+            pk = f"PUBSEC#{query.collection}#{query.section}"
+        else:
+            pk = f"PUB#{query.collection}"
         values: dict[str, Any] = {":pk": pk}
         now_upper = f"{query.now}#~"  # '~' sorts after every slug character
         if query.sort == "title":
@@ -216,13 +247,26 @@ class DynamoIndex:
                 "ScanIndexForward": False,
             }
             values[":upper"] = upper
+        if query.tag and query.section:  # the tag's list, narrowed to the section
+            section_filter = "begins_with(slug, :section)"
+            existing = request.get("FilterExpression")
+            request["FilterExpression"] = (
+                f"{existing} AND {section_filter}" if existing else section_filter
+            )
+            values[":section"] = section_bounds(query.section)[0]
         request["ExpressionAttributeValues"] = _dump(values)
         return [_record(i) for i in self.query(request, query.limit)]
 
     def list_entries(self, query: ManageQuery) -> list[EntryRecord]:
         values: dict[str, Any] = {":pk": f"ENTRIES#{query.collection}#{query.stage}"}
         condition = "GSI3PK = :pk"
-        if query.after:
+        if query.section:  # '!' sorts below every path character, '~' above
+            low = section_bounds(query.section)[0]
+            if query.after:
+                low = max(low, f"{query.after}!")
+            condition += " AND GSI3SK BETWEEN :low AND :high"
+            values[":low"], values[":high"] = low, f"{query.section}/~"
+        elif query.after:
             condition += " AND GSI3SK > :after"
             values[":after"] = query.after
         request: dict[str, Any] = {"IndexName": "GSI3", "KeyConditionExpression": condition}
@@ -267,9 +311,8 @@ class DynamoIndex:
         """Put the entry item and make its tag items match, in one transaction; with
         ``log_change``, also the entry's row of the change log (domain.changes)."""
         item = _entry_item(record)
-        stage_prefix = f"TAG#{record.stage}#"
-        old_tags = {i["SK"] for i in existing if i["SK"].startswith(stage_prefix)}
-        new_items = [_tag_item(item, t) for t in record.tags] if _visible(record) else []
+        old_tags = {i["SK"] for i in existing if i["SK"].startswith(_copy_prefixes(record.stage))}
+        new_items = _copies(item, record)
         actions: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -387,25 +430,34 @@ class DynamoIndex:
         )
 
     @staticmethod
-    def _newer_condition(sequencer: str) -> tuple[str, dict[str, Any]]:
+    def _newer_condition(sequencer: str, file: str) -> tuple[str, dict[str, Any]]:
+        """Newer than the row's last event, or from another file (sequencers order the events
+        of one object key only)."""
         return (
-            "attribute_not_exists(seq) OR seq < :seq OR (seq = :seq AND render_status = :failed)",
-            {":seq": padded(sequencer), ":failed": "failed"},
+            "attribute_not_exists(seq) OR seq < :seq OR (seq = :seq AND render_status = :failed)"
+            " OR attribute_not_exists(entry_file) OR entry_file <> :file",
+            {":seq": padded(sequencer), ":failed": "failed", ":file": file},
         )
+
+    @staticmethod
+    def _same_source(row: dict[str, Any] | None, file: str | None) -> bool:
+        return row is not None and (file is None or row.get("entry_file", file) == file)
 
     def apply_render(self, record: EntryRecord) -> bool:
         if record.sequencer is None:
             raise ValueError("an event write needs the event's sequencer")
         items = self._items_of(record.collection, record.slug)
         row = self._main(items, record.stage)
-        if row is not None and not may_apply(
-            record.sequencer, row.get("seq"), row.get("render_status")
+        if self._same_source(row, record.source_file) and not may_apply(
+            record.sequencer,
+            row.get("seq"),  # type: ignore[union-attr]
+            row.get("render_status"),  # type: ignore[union-attr]
         ):
             return False
         if record.deleted:
             base = _record(row) if row is not None else record
             record = tombstone(base, record.sequencer)
-        condition, values = self._newer_condition(record.sequencer)  # type: ignore[arg-type]
+        condition, values = self._newer_condition(record.sequencer, record.source_file)  # type: ignore[arg-type]
         return self._replace(record, items, condition, values, clear_error=True, log_change=True)
 
     # --- the change log -------------------------------------------------------------------
@@ -470,10 +522,11 @@ class DynamoIndex:
         source_etag: str | None,
         version_id: str | None,
         sequencer: str,
+        file: str | None = None,
     ) -> bool:
         items = self._items_of(collection, slug)
         row = self._main(items, stage)
-        if row is not None and not is_newer(sequencer, row.get("seq")):
+        if self._same_source(row, file) and not is_newer(sequencer, row.get("seq")):  # type: ignore[union-attr]
             return False
         record = failed(
             _record(row) if row is not None else None,
@@ -484,8 +537,9 @@ class DynamoIndex:
             source_etag=source_etag,
             version_id=version_id,
             sequencer=sequencer,
+            file=file,
         )
-        condition, values = self._newer_condition(sequencer)
+        condition, values = self._newer_condition(sequencer, record.source_file)
         return self._replace(record, items, condition, values)
 
     # --- collections ----------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The MediaIndex port on the index table (see docs/dynamodb.md, "Media").
 
-An asset is the item ``MEDIA#{id}`` / ``ASSET`` with a copy per tag (``TAG#{tag}``); lists
-are one Query on GSI3 (``MEDIA`` or ``MEDIATAG#{tag}``, sorted by id, newest first).
+An asset is the item ``MEDIA#{id}`` / ``ASSET`` with a copy per tag (``TAG#{tag}``) and, for
+a page resource, a copy ``COLLECTION`` keyed ``MEDIARES#{collection}`` / its path; lists are
+one Query on GSI3 (``MEDIA`` or ``MEDIATAG#{tag}``, sorted by id, newest first; or
+``MEDIARES#{collection}``, sorted by path).
 Writes are read, merge (``domain.media``), then a transaction conditional on the revision
 read, retried when another writer came first.
 """
@@ -20,6 +22,7 @@ from .dynamodb_index import DynamoIndex, _dump, _load
 from .errors import storage
 
 MAIN = "ASSET"
+RESOURCE = "COLLECTION"
 MAX_ATTEMPTS = 8
 
 
@@ -70,18 +73,22 @@ class DynamoMediaIndex(MergedMediaWrites):
         return found
 
     def list_media(self, query: MediaQuery) -> list[MediaRecord]:
-        pk = f"MEDIATAG#{query.tag}" if query.tag is not None else "MEDIA"
+        by_path = query.collection is not None
+        if by_path:
+            pk = f"MEDIARES#{query.collection}"
+        else:
+            pk = f"MEDIATAG#{query.tag}" if query.tag is not None else "MEDIA"
         condition = "GSI3PK = :pk"
         values: dict[str, Any] = {":pk": pk}
         if query.after is not None:
-            condition += " AND GSI3SK < :after"
+            condition += " AND GSI3SK > :after" if by_path else " AND GSI3SK < :after"
             values[":after"] = query.after
         items = self._index.query(
             {
                 "IndexName": "GSI3",
                 "KeyConditionExpression": condition,
                 "ExpressionAttributeValues": _dump(values),
-                "ScanIndexForward": False,
+                "ScanIndexForward": by_path,
             },
             query.limit,
         )
@@ -128,8 +135,21 @@ class DynamoMediaIndex(MergedMediaWrites):
         for tag in tags:
             copy = {**main, "SK": f"TAG#{tag}", "GSI3PK": f"MEDIATAG#{tag}"}
             actions.append({"Put": {"TableName": self.table, "Item": _dump(copy)}})
-        old_tags = _record(current).meta.tags if current is not None else []
+        previous = _record(current).meta if current is not None else None
+        old_tags = previous.tags if previous is not None else []
         for tag in sorted(set(old_tags) - set(tags)):
             key = _dump({"PK": _pk(record.id), "SK": f"TAG#{tag}"})
+            actions.append({"Delete": {"TableName": self.table, "Key": key}})
+        meta = record.meta
+        if meta.collection is not None and meta.path is not None:
+            copy = {
+                **main,
+                "SK": RESOURCE,
+                "GSI3PK": f"MEDIARES#{meta.collection}",
+                "GSI3SK": meta.path,
+            }
+            actions.append({"Put": {"TableName": self.table, "Item": _dump(copy)}})
+        elif previous is not None and previous.collection is not None:
+            key = _dump({"PK": _pk(record.id), "SK": RESOURCE})
             actions.append({"Delete": {"TableName": self.table, "Key": key}})
         return self._index.write_all_or_none(actions)

@@ -129,10 +129,11 @@ class S3ObjectStore:
         found.sort(key=lambda v: (v.is_latest, v.last_modified), reverse=True)
         return found
 
-    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+    def list_objects(self, prefix: str, *, shallow: bool = False) -> Iterator[ObjectInfo]:
         paginator = self._s3.get_paginator("list_objects_v2")
+        folder = {"Delimiter": "/"} if shallow else {}
         with storage("S3 ListObjectsV2"):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **folder):
                 for item in page.get("Contents", []):
                     yield ObjectInfo(
                         key=item["Key"],

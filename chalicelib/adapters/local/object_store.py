@@ -189,15 +189,16 @@ class LocalObjectStore:
         )
         return [self._info(r) for r in rows]
 
-    def list_objects(self, prefix: str) -> Iterator[ObjectInfo]:
+    def list_objects(self, prefix: str, *, shallow: bool = False) -> Iterator[ObjectInfo]:
         after = ""
         conn = self._db.connection()
+        folder = " AND instr(substr(c.key, ?), '/') = 0" if shallow else ""
         while True:
             rows = conn.execute(
                 "SELECT v.*, 0 AS newer FROM current_objects c"
                 " JOIN object_versions v ON v.seq = c.seq"
-                " WHERE c.key >= ? AND c.key < ? AND c.key > ? ORDER BY c.key LIMIT 1000",
-                (prefix, _prefix_end(prefix), after),
+                f" WHERE c.key >= ? AND c.key < ? AND c.key > ?{folder} ORDER BY c.key LIMIT 1000",
+                (prefix, _prefix_end(prefix), after, *([len(prefix) + 1] if shallow else [])),
             ).fetchall()
             if not rows:
                 return

@@ -6,17 +6,25 @@ import datetime as dt
 import functools
 import json
 import secrets
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 from sqlite3 import Connection, Row
 from typing import Any
 
 from ...domain.changes import Change, change_for
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
+from ...domain.paths import section_bounds
 from ...domain.sequencer import is_newer, may_apply, padded
 from ...domain.timeutil import to_iso
 from ...ports import ManageQuery, ObjectError, PageQuery
 from .sqlite import Database
+
+# Bump when a table of the index changes: an index database of another version is dropped at
+# start-up and rebuilt from the objects (the index is derived; see open_index_database).
+INDEX_SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -42,6 +50,7 @@ CREATE TABLE IF NOT EXISTS entries (
     deleted INTEGER NOT NULL,
     sequencer TEXT,
     visible INTEGER NOT NULL,
+    file TEXT NOT NULL,
     PRIMARY KEY (collection, stage, slug)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_date
@@ -88,6 +97,23 @@ CREATE TABLE IF NOT EXISTS object_errors (
 ) WITHOUT ROWID;
 """
 
+
+def open_index_database(path: Path, schema: str) -> tuple[Database, bool]:
+    """The index database at ``path``; True when it had to be made anew (it was of another
+    schema version), so the caller rebuilds it from the objects."""
+    stale = False
+    if path.exists():
+        with closing(sqlite3.connect(path)) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if version != INDEX_SCHEMA_VERSION and tables:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            stale = True
+    database = Database(path, f"{schema}\nPRAGMA user_version = {INDEX_SCHEMA_VERSION};")
+    return database, stale
+
+
 _COLUMNS = (
     "collection",
     "stage",
@@ -111,6 +137,7 @@ _COLUMNS = (
     "deleted",
     "sequencer",
     "visible",
+    "file",
 )
 _INSERT = (
     f"INSERT OR REPLACE INTO entries ({', '.join(_COLUMNS)})"
@@ -150,6 +177,7 @@ def _row_values(r: EntryRecord) -> tuple[Any, ...]:
         int(r.deleted),
         padded(r.sequencer) if r.sequencer else None,
         visible,
+        r.source_file,
     )
 
 
@@ -175,6 +203,7 @@ def _record(row: Row) -> EntryRecord:
         reading_time_minutes=row["reading_time_minutes"],
         deleted=bool(row["deleted"]),
         sequencer=row["sequencer"],
+        file=row["file"],
     )
 
 
@@ -185,7 +214,9 @@ class SqliteIndex:
 
     # --- entries: reads -------------------------------------------------------------------
 
-    def get_entry(self, collection: str, stage: Stage, slug: str) -> EntryRecord | None:
+    def get_entry(
+        self, collection: str, stage: Stage, slug: str, *, consistent: bool = False
+    ) -> EntryRecord | None:
         row = (
             self._db.connection()
             .execute(f"SELECT * FROM entries WHERE {_KEY}", (collection, stage, slug))
@@ -202,6 +233,9 @@ class SqliteIndex:
         # '+' keeps SQLite from picking the date index when the order is by title
         where.append("+t.published_at <= ?" if query.sort == "title" else "t.published_at <= ?")
         params.append(query.now)
+        if query.section:
+            where.append("t.slug > ? AND t.slug < ?")
+            params.extend(section_bounds(query.section))
         if query.sort == "title":
             column, direction, op = "sort_title", "ASC", ">"
         elif query.sort == "published_at":
@@ -234,6 +268,9 @@ class SqliteIndex:
         if query.after:
             where.append("slug > ?")
             params.append(query.after)
+        if query.section:
+            where.append("slug > ? AND slug < ?")
+            params.extend(section_bounds(query.section))
         params.append(query.limit)
         rows = (
             self._db.connection()
@@ -305,8 +342,11 @@ class SqliteIndex:
             raise ValueError("an event write needs the event's sequencer")
         with self._db.transaction() as conn:
             row = self._row(conn, record.collection, record.stage, record.slug)
-            if row is not None and not may_apply(
-                record.sequencer, row["sequencer"], row["render_status"]
+            same_source = row is None or row["file"] == record.source_file
+            if (
+                row is not None
+                and same_source
+                and not may_apply(record.sequencer, row["sequencer"], row["render_status"])
             ):
                 return False
             if record.deleted:
@@ -327,10 +367,12 @@ class SqliteIndex:
         source_etag: str | None,
         version_id: str | None,
         sequencer: str,
+        file: str | None = None,
     ) -> bool:
         with self._db.transaction() as conn:
             row = self._row(conn, collection, stage, slug)
-            if row is not None and not is_newer(sequencer, row["sequencer"]):
+            same_source = row is None or file is None or row["file"] == file
+            if row is not None and same_source and not is_newer(sequencer, row["sequencer"]):
                 return False
             record = failed(
                 _record(row) if row is not None else None,
@@ -341,6 +383,7 @@ class SqliteIndex:
                 source_etag=source_etag,
                 version_id=version_id,
                 sequencer=sequencer,
+                file=file,
             )
             self._write(conn, record)
             return True

@@ -1,4 +1,5 @@
-"""The MediaIndex port on SQLite: one row per asset, a tag table, lists by id (newest first)."""
+"""The MediaIndex port on SQLite: one row per asset, a tag table, lists by id (newest first);
+page resources also have a row in ``media_resources``, listed by collection and path."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ CREATE TABLE IF NOT EXISTS media_tags (
     id TEXT NOT NULL,
     PRIMARY KEY (tag, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS media_resources (
+    id TEXT PRIMARY KEY,
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS media_resources_by_path ON media_resources (collection, path);
 """
 
 
@@ -57,6 +64,17 @@ class SqliteMediaIndex(MergedMediaWrites):
         return found
 
     def list_media(self, query: MediaQuery) -> list[MediaRecord]:
+        if query.collection is not None:
+            sql = (
+                "SELECT m.body FROM media_resources r JOIN media m ON m.id = r.id"
+                " WHERE r.collection = ? AND r.path > ? ORDER BY r.path LIMIT ?"
+            )
+            rows = (
+                self._db.connection()
+                .execute(sql, (query.collection, query.after or "", query.limit))
+                .fetchall()
+            )
+            return [_load(r["body"]) for r in rows]
         after = query.after if query.after is not None else "\U0010ffff"
         if query.tag is None:
             sql = "SELECT body FROM media WHERE id < ? ORDER BY id DESC LIMIT ?"
@@ -74,9 +92,11 @@ class SqliteMediaIndex(MergedMediaWrites):
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM media WHERE id = ?", (media_id,))
             conn.execute("DELETE FROM media_tags WHERE id = ?", (media_id,))
+            conn.execute("DELETE FROM media_resources WHERE id = ?", (media_id,))
 
     def clear(self) -> None:
         with self._db.transaction() as conn:
+            conn.execute("DELETE FROM media_resources")
             conn.execute("DELETE FROM media_tags")
             conn.execute("DELETE FROM media")
 
@@ -102,3 +122,11 @@ class SqliteMediaIndex(MergedMediaWrites):
             "INSERT INTO media_tags (tag, id) VALUES (?, ?)",
             [(tag, record.id) for tag in record.meta.tags],
         )
+        meta = record.meta
+        if meta.collection is not None and meta.path is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO media_resources (id, collection, path) VALUES (?, ?, ?)",
+                (record.id, meta.collection, meta.path),
+            )
+        else:
+            conn.execute("DELETE FROM media_resources WHERE id = ?", (record.id,))
