@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from .domain import media
-from .domain.entries import EntryRecord, entry_of_key
+from .domain.entries import entry_of_key, removal
 from .domain.errors import CMSError
 from .domain.limits import Limits
 from .domain.s3_events import MalformedEvent, ObjectEvent, iter_object_events
@@ -98,17 +98,7 @@ def record_dead_letter(backend: Backend, message: dict[str, Any] | str, error: s
             # A removal that could not be processed must not leave the entry public.
             stage, collection, file, path = parsed
             try:
-                backend.index.apply_render(
-                    EntryRecord(
-                        collection=collection,
-                        slug=path,
-                        stage=stage,
-                        title=path,
-                        deleted=True,
-                        sequencer=event.sequencer,
-                        file=file,
-                    )
-                )
+                backend.index.apply_render(removal(collection, stage, path, file, event.sequencer))
             except Exception:
                 log.exception("could not hide %s after its removal failed", event.key)
         elif parsed is not None:

@@ -148,9 +148,7 @@ def test_front_matter_slug_names_the_path_and_stays_in_the_front_matter(blog: An
     "given", ["Not A Slug", "a//b", "/a", "a/", "../x", "a/./b", "x" * 121, "a/_index/b"]
 )
 def test_invalid_explicit_path_is_422(blog: Any, given: str) -> None:
-    response = blog.call(
-        "POST", f"{MANAGE}/blog", {"slug": given, "front_matter": {"title": "x"}}
-    )
+    response = blog.call("POST", f"{MANAGE}/blog", {"slug": given, "front_matter": {"title": "x"}})
     assert response.status_code == 422, response.body
     problem(response)
 

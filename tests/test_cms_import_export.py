@@ -97,7 +97,7 @@ def test_front_matter_formats_and_the_images_a_page_uses() -> None:
     assert parse_document('{\n "title": "J"\n}\nBody').front_matter == {"title": "J"}
     body = (
         '![a](img/a.png) ![b](<./b c.jpg> "t") ![c](https://x/c.png) ![d](/abs.png)\n'
-        "`![e](span.png)`\n\n```md {file=\"x\"}\n![f](fenced.png)\n```\n\n"
+        '`![e](span.png)`\n\n```md {file="x"}\n![f](fenced.png)\n```\n\n'
         "    ![g](indented.png)\n\n- item\n\n  ~~~\n  ![h](listed.png)\n  ~~~\n\n"
         '{{< figure src="fig.jpg" >}} {{</* figure src="escaped.png" */>}}\n'
         "![by reference][logo]\n\n[logo]: img/logo.png\n[^1]: The footnote, not an image.\n"
@@ -150,9 +150,9 @@ def test_import_publishes_reports_bad_files_and_a_second_run_changes_nothing(
     assert bundle is not None and bundle.kind == "bundle"
     assert bundle.html.count("<picture>") == 2  # the bundle's image and ../../img/red.png
     revisions = len(
-        admin.request(
-            "GET", f"/v1/manage/content/{collection}/posts~hello-world/revisions"
-        ).json()["items"]
+        admin.request("GET", f"/v1/manage/content/{collection}/posts~hello-world/revisions").json()[
+            "items"
+        ]
     )
 
     again = Importer(admin, collection).run(blog)

@@ -254,9 +254,7 @@ def test_a_batch_is_stored_at_once_and_rendered_in_the_background(client):
     client.http.put("/v1/manage/collections/blog", body=json.dumps({}), headers=HEADERS)
     events = wiring.container().events
     events.quiet_seconds = 60  # hold the thread back while the test looks
-    response = client.http.post(
-        "/v1/manage/batch/blog", body=batch_body(0, 5), headers=HEADERS
-    )
+    response = client.http.post("/v1/manage/batch/blog", body=batch_body(0, 5), headers=HEADERS)
     assert response.status_code == 200
     assert json.loads(response.body)["summary"]["created"] == 5
     listed = client.http.get("/v1/manage/content/blog?status=pending", headers=HEADERS)

@@ -109,16 +109,7 @@ def _upsert(collection: str, item: Any) -> dict[str, Any]:
     if current is None and if_match is not None:
         raise PreconditionFailed(f"There is no entry {path!r} to match if_match against.")
     if current is None:
-        doc = entries.create_entry(
-            backend,
-            c.limits,
-            collection,
-            entry.front_matter,
-            entry.body,
-            text=entry.text,
-            path=path,
-            file=file,
-        )
+        doc = entries.create(backend, c.limits, collection, entry, path=path, file=file)
         result["status"] = "created"
     else:
         entries.check_if_match(current.etag, if_match)

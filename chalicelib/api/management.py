@@ -101,16 +101,7 @@ def create_entry(collection: str) -> Response:
         path, file = params.get("slug"), params.get("file")
     if isinstance(path, str):
         path = path.replace("~", "/")
-    doc = entries.create_entry(
-        c.backend,
-        c.limits,
-        collection,
-        entry.front_matter,
-        entry.body,
-        text=entry.text,
-        path=path,
-        file=file,
-    )
+    doc = entries.create(c.backend, c.limits, collection, entry, path=path, file=file)
     return _entry_response(doc, 201)
 
 

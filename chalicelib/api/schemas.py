@@ -403,8 +403,10 @@ class BatchItem(In):
     file: str | None = Field(
         default=None, description="The entry's source file ('methods/page/Params.md')."
     )
-    slug: str | None = Field(default=None, description="The path; else from the file, or the"
-                             " front matter's slug or title.")
+    slug: str | None = Field(
+        default=None,
+        description="The path; else from the file, or the front matter's slug or title.",
+    )
     document: str | None = Field(default=None, description="A whole Markdown file, as it is.")
     front_matter: dict[str, Any] | None = None
     body: str | None = None

@@ -382,6 +382,20 @@ class EntryRecord:
         return asdict(self)
 
 
+def removal(collection: str, stage: Stage, path: str, file: str, sequencer: str) -> EntryRecord:
+    """What an object-removed event writes: the stage of that file is gone."""
+    return EntryRecord(
+        collection=collection,
+        slug=path,
+        stage=stage,
+        title=path,
+        deleted=True,
+        render_status="rendered",
+        sequencer=sequencer,
+        file=file,
+    )
+
+
 def tombstone(record: EntryRecord, sequencer: str | None) -> EntryRecord:
     """What the index keeps of a removed stage: its key, title and last sequencer."""
     return EntryRecord(

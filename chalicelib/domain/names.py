@@ -1,4 +1,5 @@
-"""Rules for collection names, slugs and tags: validated, normalized, never a path escape."""
+"""Rules for collection names, slugs and tags: validated, normalized, never a path escape.
+Entry paths (slugs joined by '/') are in ``paths``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import unicodedata
 from .errors import FieldError, ValidationFailed
 
 COLLECTION_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$")
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG_LENGTH = 120
 MAX_TAG_LENGTH = 64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -29,18 +29,6 @@ def validate_collection_name(name: str) -> str:
         detail = f"Collection name {name!r} {_describe_bad_name(str(name))}."
         raise ValidationFailed(detail, [FieldError("collection", detail, "invalid-name")])
     return name
-
-
-def validate_slug(slug: str) -> str:
-    if not isinstance(slug, str) or len(slug) > MAX_SLUG_LENGTH or not SLUG_RE.fullmatch(slug):
-        reason = (
-            f"is longer than {MAX_SLUG_LENGTH} characters"
-            if isinstance(slug, str) and len(slug) > MAX_SLUG_LENGTH
-            else _describe_bad_name(str(slug))
-        )
-        detail = f"Slug {slug!r} {reason}; slugs are lower-case words joined by '-'."
-        raise ValidationFailed(detail, [FieldError("slug", detail, "invalid-slug")])
-    return slug
 
 
 def slugify(text: str) -> str:

@@ -40,7 +40,14 @@ from ..domain.paths import (
     validate_path,
 )
 from ..domain.timeutil import to_iso
-from ..ports import Backend, ManageQuery, ObjectInfo, ObjectNotFound, ObjectPreconditionFailed
+from ..ports import (
+    Backend,
+    ManageQuery,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectPreconditionFailed,
+    StoredObject,
+)
 from .collections import require_collection
 from .delivery import page_resources
 
@@ -264,14 +271,19 @@ def _entry_path(path: str) -> str:
     return validate_path(path)
 
 
+def stored_draft(backend: Backend, collection: str, path: str) -> tuple[str, StoredObject]:
+    """(file, stored object) of an entry's draft; NotFound if there is none."""
+    file = file_of(backend, collection, path)
+    try:
+        return file, backend.objects.get(object_key(collection, file, "draft"))
+    except ObjectNotFound as exc:
+        raise NotFound(f"There is no entry {path!r} in {collection!r}.") from exc
+
+
 def read_draft(backend: Backend, collection: str, slug: str) -> Document:
     require_collection(backend, collection)
     path = _entry_path(slug)
-    file = file_of(backend, collection, path)
-    try:
-        stored = backend.objects.get(object_key(collection, file, "draft"))
-    except ObjectNotFound as exc:
-        raise NotFound(f"There is no entry {path!r} in {collection!r}.") from exc
+    file, stored = stored_draft(backend, collection, path)
     return _document(collection, path, file, stored.data, stored.info)
 
 
@@ -334,6 +346,19 @@ def create_entry(
     """A new draft. ``text``: the document as sent (front matter and body), stored as it is;
     the entry's path comes from ``file``, ``path``, the front matter's slug or title."""
     entry = EntryInput(front_matter, body, text)
+    return create(backend, limits, collection_name, entry, path=path, file=file)
+
+
+def create(
+    backend: Backend,
+    limits: Limits,
+    collection_name: str,
+    entry: EntryInput,
+    *,
+    path: str | None = None,
+    file: str | None = None,
+) -> Document:
+    """``create_entry`` of what a client sent."""
     collection = require_collection(backend, collection_name)
     normalized = prepare(backend, limits, collection, entry.front_matter, entry.body)
     path, file = identity(entry, path, file)

@@ -259,6 +259,24 @@ def _stored_resource_meta(backend: Backend, media_id: str) -> tuple[m.MediaMeta,
     return meta, stored.info.etag
 
 
+def _resource_edit(
+    backend: Backend,
+    media_id: str,
+    collection: str,
+    path: str,
+    filename: str | None,
+    edits: dict[str, Any],
+) -> tuple[m.MediaMeta | None, str | None, m.MediaMeta]:
+    """(the stored meta, its ETag, the meta after this upload) of a resource."""
+    stored = _stored_resource_meta(backend, media_id)
+    base, meta_etag = stored if stored is not None else (None, None)
+    meta = _resource_meta(
+        backend, base, media_id=media_id, collection=collection, path=path,
+        filename=filename, edits=edits,
+    )  # fmt: skip
+    return base, meta_etag, meta
+
+
 def _resource_meta(
     backend: Backend,
     base: m.MediaMeta | None,
@@ -311,12 +329,7 @@ def upload_resource(
     collection, path, media_id = resource_target(backend, collection, path)
     kind = _checked(settings, data, content_type)
     for _ in range(RESOURCE_ATTEMPTS):
-        stored = _stored_resource_meta(backend, media_id)
-        base, meta_etag = stored if stored is not None else (None, None)
-        meta = _resource_meta(
-            backend, base, media_id=media_id, collection=collection, path=path,
-            filename=filename, edits=edits,
-        )  # fmt: skip
+        base, meta_etag, meta = _resource_edit(backend, media_id, collection, path, filename, edits)
         original = backend.objects.head(m.object_key(media_id, m.ORIGINAL))
         try:
             if meta != base:
@@ -383,12 +396,7 @@ def start_upload(
         raise ValidationFailed("sha256 must be 64 hex digits.", [])
     collection, path, media_id = resource_target(backend, body["collection"], body["path"])
     for _ in range(RESOURCE_ATTEMPTS):
-        stored = _stored_resource_meta(backend, media_id)
-        base, meta_etag = stored if stored is not None else (None, None)
-        meta = _resource_meta(
-            backend, base, media_id=media_id, collection=collection, path=path,
-            filename=filename, edits=edits,
-        )  # fmt: skip
+        base, meta_etag, meta = _resource_edit(backend, media_id, collection, path, filename, edits)
         try:
             if meta != base:
                 _put_meta(backend, meta, if_match=meta_etag)

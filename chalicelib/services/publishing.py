@@ -17,7 +17,14 @@ from ..domain.paths import validate_path
 from ..domain.timeutil import normalize_instant, to_iso
 from ..ports import Backend, ObjectNotFound, ObjectPreconditionFailed
 from .collections import require_collection
-from .entries import MARKDOWN_TYPE, check_if_match, file_of, parse_stored, saved_at
+from .entries import (
+    MARKDOWN_TYPE,
+    check_if_match,
+    file_of,
+    parse_stored,
+    saved_at,
+    stored_draft,
+)
 
 
 def _publish_instant(value: Any) -> str:
@@ -63,11 +70,7 @@ def publish(
     """
     collection = require_collection(backend, collection_name)
     path = validate_path(slug)
-    file = file_of(backend, collection_name, path)
-    try:
-        draft = backend.objects.get(object_key(collection_name, file, "draft"))
-    except ObjectNotFound as exc:
-        raise NotFound(f"There is no entry {path!r} in {collection_name!r}.") from exc
+    file, draft = stored_draft(backend, collection_name, path)
     check_if_match(draft.info.etag, if_match)
     source, _ = parse_stored(draft.data)
     fields = derive(validate_front_matter(source, collection), source, path, file)

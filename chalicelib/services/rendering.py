@@ -20,6 +20,7 @@ from ..domain.entries import (
     entry_href,
     object_key,
     parse_object_key,
+    removal,
     sha256_hex,
 )
 from ..domain.entries import validate_front_matter as validate
@@ -89,18 +90,7 @@ def _removed(
         takeover = ObjectEvent("", successor, "ObjectCreated:Put", OWN_SEQUENCER)
         on_entry_object(backend, limits, takeover)
         return
-    removed = backend.index.apply_render(
-        EntryRecord(
-            collection=collection,
-            slug=path,
-            stage=stage,
-            title=path,
-            deleted=True,
-            render_status="rendered",
-            sequencer=event.sequencer,
-            file=file,
-        )
-    )
+    removed = backend.index.apply_render(removal(collection, stage, path, file, event.sequencer))
     if removed:
         event_name = "entry.unpublished" if stage == "published" else "entry.deleted"
         webhooks.emit(backend, event_name, {"collection": collection, "slug": path})
