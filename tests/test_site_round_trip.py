@@ -18,6 +18,7 @@ from cms.exporter import STATE_FILE as EXPORT_STATE
 from cms.exporter import Exporter
 from cms.importer import STATE_FILE as IMPORT_STATE
 from cms.importer import Importer
+from tests.sitegen import generate_site
 from tests.test_cms_client import cms_server as cms_server
 from tests.test_local_server import ADMIN_KEY, LocalServer
 
@@ -103,6 +104,23 @@ def test_a_jekyll_blog_comes_back_byte_for_byte(admin: Client, tmp_path: Path) -
     Exporter(admin, "hugo", collections=["jekyll"], content_dir=".", drafts=True).run(out)
     source = {k: v for k, v in tree(folder).items() if k != "_config.yml"}
     assert differences(source, tree(out)) == []
+
+
+@pytest.mark.slow
+def test_a_generated_1000_page_site_is_taken_whole(admin: Client, tmp_path: Path) -> None:
+    """Sections four deep, _index.md pages, bundles, half the pages sharing a file name with
+    another: every file is taken, and a second run sends nothing."""
+    site = generate_site(tmp_path / "site", 1000, seed=7)
+    assert site.repeated_name_pages >= 150 and site.max_depth >= 4
+    admin.put_collection("generated", "Generated")
+    report = Importer(admin, "generated").run(site.content_dir)
+    assert (report.failures, report.not_taken) == ([], [])
+    assert (report.created, report.media_uploaded) == (site.markdown_files, site.images)
+    assert report.rendered is True
+    paths = {d.slug for d in admin.iter_drafts("generated")}
+    assert len(paths) == site.markdown_files  # same-named files in other folders: all there
+    again = Importer(admin, "generated").run(site.content_dir)
+    assert (again.skipped, again.created, again.updated) == (site.markdown_files, 0, 0)
 
 
 @pytest.mark.slow
