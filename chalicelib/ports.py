@@ -29,6 +29,15 @@ class ObjectPreconditionFailed(Exception):
     """A conditional write lost: the object changed (If-Match) or exists (If-None-Match)."""
 
 
+class OtherFile(Exception):
+    """An event write found the entry's row live with another source file (two files that
+    make one path): the event handler decides which file the entry is."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(file)
+        self.file = file
+
+
 class StorageUnavailable(Exception):
     """The storage service failed after its own retries; the request may be retried later."""
 
@@ -82,6 +91,11 @@ class ObjectStore(Protocol):
     def list_objects(self, prefix: str, *, shallow: bool = False) -> Iterator[ObjectInfo]:
         """The current (not deleted) objects under a prefix, in key order; ``shallow``: only
         those with no '/' after the prefix (one folder, as S3's delimiter lists it)."""
+        ...
+
+    def list_folders(self, prefix: str) -> list[str]:
+        """The folders directly under a prefix ('content/docs/Guide/'), in key order: S3's
+        common prefixes with the '/' delimiter."""
         ...
 
 
@@ -142,11 +156,12 @@ class Index(Protocol):
         self, collection: str, stage: Stage, slug: str, *, expected_etag: str | None
     ) -> bool: ...
 
-    def apply_render(self, record: EntryRecord) -> bool:
+    def apply_render(self, record: EntryRecord, *, replace_file: bool = False) -> bool:
         """The event handler's write of a rendered (or removed: ``record.deleted``) entry,
-        applied iff ``record.sequencer`` is newer than the row's, or the row came from
-        another file (sequencers order the events of one key only; the handler decides which
-        file an entry is); it also clears any object error recorded for the entry's key."""
+        applied iff ``record.sequencer`` is newer than the row's (sequencers order the
+        events of one key only: a row of another file is not compared); it also clears any
+        object error recorded for the entry's key. Raises OtherFile if the row is live and
+        of another file, unless ``replace_file``."""
         ...
 
     def apply_failure(
@@ -160,9 +175,10 @@ class Index(Protocol):
         version_id: str | None,
         sequencer: str,
         file: str | None = None,
+        replace_file: bool = False,
     ) -> bool:
-        """Mark a stage failed, keeping its last good rendering; iff the sequencer is newer
-        (or ``file`` is not the row's)."""
+        """Mark a stage failed, keeping its last good rendering; iff the sequencer is newer.
+        OtherFile as for ``apply_render``."""
         ...
 
     def list_published(self, query: PageQuery) -> list[EntryRecord]:

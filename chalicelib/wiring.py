@@ -128,6 +128,7 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
 
         log.warning("the index in %s is of an earlier version: rebuilding it", data_dir)
         reindex(backend, limits)
+        sqlite_index.mark_rebuilt(index_db)
     delivery = LocalEventDelivery(
         queue,
         drain,

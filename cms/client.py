@@ -613,7 +613,7 @@ class Client:
                 return
 
     def download_original(self, media_id: str) -> bytes:
-        """The exact bytes that were uploaded (a key with content:read)."""
+        """The exact bytes that were uploaded (a key with media:read)."""
         path = f"/v1/manage/media/{_seg(media_id)}/original"
         return self.request("GET", path, headers={"Accept": "*/*"}).content
 

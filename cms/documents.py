@@ -73,8 +73,10 @@ def _parse(raw: str, opener: str) -> Any:
         raise DocumentError(f"invalid YAML front matter{where}: {problem}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise DocumentError(f"invalid TOML front matter: {exc}") from exc
-    except ValueError as exc:
-        raise DocumentError(f"invalid JSON front matter: {exc}") from exc
+    except RecursionError as exc:
+        raise DocumentError("the front matter is nested too deeply") from exc
+    except ValueError as exc:  # JSON's errors; a number too long to convert in any format
+        raise DocumentError(f"invalid front matter: {exc}") from exc
 
 
 def parse_document(text: str) -> Document:

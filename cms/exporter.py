@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -105,12 +106,14 @@ class ExportState:
             self.entries = dict(data.get("entries") or {})
             self.media = dict(data.get("media") or {})
             self.retry = dict(data.get("retry") or {})
+            self.stale_files = list(data.get("stale") or [])
             self._replay()
-        else:
+        else:  # another export wrote here: its files go once this one has finished
             self.stale_files = sorted(
                 {f for e in (data.get("entries") or {}).values() for f in e.get("files", [])}
                 | {m["file"] for m in (data.get("media") or {}).values() if "file" in m}
                 | {f for files in (data.get("files") or {}).values() for f in files}
+                | set(data.get("stale") or [])
             )
             self.journal.unlink(missing_ok=True)
 
@@ -176,6 +179,7 @@ class ExportState:
                 "entries": dict(sorted(self.entries.items())),
                 "media": dict(sorted(self.media.items())),
                 "retry": self.retry,
+                "stale": self.stale_files,
             }
             temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
             temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -193,8 +197,12 @@ def _write_if_changed(root: Path, rel: str, data: bytes) -> bool:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-    temp.write_bytes(data)
-    os.replace(temp, path)
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    except OSError:
+        temp.unlink(missing_ok=True)
+        raise
     return True
 
 
@@ -217,12 +225,19 @@ def _remove(root: Path, rels: Iterable[str], report: ExportReport) -> None:
             parent = parent.parent
 
 
-def _safe_rel(*parts: str) -> str:
-    """A relative path under the export folder; ValueError for anything that would leave it."""
-    rel = PurePosixPath(*parts)
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        raise ValueError(f"{rel} is not a path inside the export folder")
-    return rel.as_posix()
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\:]")  # controls, and what Windows reads as a path
+
+
+def _safe_rel(folder: str, name: str) -> str:
+    """``name`` (a server's answer) inside ``folder`` of the export (``.`` is the export
+    folder itself); ValueError for anything that could leave it or name a folder."""
+    folders = [part for part in folder.split("/") if part not in ("", ".")]
+    names = name.split("/")
+    if any(part == ".." or _UNSAFE.search(part) for part in folders) or any(
+        part in ("", ".", "..") or _UNSAFE.search(part) for part in names
+    ):
+        raise ValueError(f"{name!r} is not a file inside the export folder")
+    return "/".join([*folders, *names])
 
 
 @dataclass
@@ -278,8 +293,6 @@ class Exporter:
         root.mkdir(parents=True, exist_ok=True)
         report = ExportReport()
         state = ExportState(root, self._identity())
-        if state.stale_files:  # another format, folder or server before: replace it
-            _remove(root, state.stale_files, report)
         report.from_scratch = state.cursor is None
         self._retry(root, state, report)
         try:
@@ -298,6 +311,10 @@ class Exporter:
                 self._export_drafts(root, state, report)
         if self.format == "hugo" and self.client.key:
             self._export_resources(root, state, report)
+        if state.stale_files:  # another format, folder or server before: what is left of it
+            kept = state.owners()
+            _remove(root, [f for f in state.stale_files if f not in kept], report)
+            state.stale_files = []
         state.save()
         report.seconds = time.perf_counter() - started
         return report
@@ -389,7 +406,13 @@ class Exporter:
     ) -> None:
         report.warnings.extend(written.warnings)
         for rel, data in written.files.items():
-            if _write_if_changed(root, rel, data):
+            try:
+                changed = _write_if_changed(root, rel, data)
+            except OSError as exc:  # e.g. a folder where the file goes: next run tries again
+                report.failures.append((key, f"{rel}: {exc}"))
+                state.note("retry", key, f"{rel}: {exc}")
+                return
+            if changed:
                 report.written.append(rel)
             else:
                 report.unchanged_files += 1
@@ -479,17 +502,27 @@ class Exporter:
     def _export_resources(self, root: Path, state: ExportState, report: ExportReport) -> None:
         """Every page resource of the collections, as its original bytes at its path."""
         assets: dict[str, MediaAsset] = {}
-        for collection in self._collections():
-            for asset in self.client.iter_media(collection=collection):
-                if asset.path and asset.collection == collection:
-                    assets[asset.id] = asset
+        try:
+            for collection in self._collections():
+                for asset in self.client.iter_media(collection=collection):
+                    if asset.path and asset.collection == collection:
+                        assets[asset.id] = asset
+        except ApiError as exc:
+            if exc.status not in (401, 403):
+                raise
+            report.warnings.append("page resources (images) not exported: the key needs media:read")
+            return
         for media_id, known in list(state.media.items()):
             if media_id not in assets:
                 _remove(root, [known["file"]], report)
                 state.note("media", media_id, None)
         todo = []
         for asset in assets.values():
-            rel = _safe_rel(self._folder(str(asset.collection)), str(asset.path))
+            try:
+                rel = _safe_rel(self._folder(str(asset.collection)), str(asset.path))
+            except ValueError as exc:
+                report.failures.append((f"{asset.collection}/{asset.path}", str(exc)))
+                continue
             known = state.media.get(asset.id, {})
             if known.get("version") != _version(asset) or not (root / rel).exists():
                 todo.append((asset, rel))
@@ -503,11 +536,12 @@ class Exporter:
     ) -> None:
         try:
             data = self.client.download_original(asset.id)
-        except CMSClientError as exc:
+            changed = _write_if_changed(root, rel, data)
+        except (CMSClientError, OSError) as exc:
             detail = exc.problem.describe() if isinstance(exc, ApiError) else str(exc)
             report.failures.append((f"{asset.collection}/{asset.path}", detail))
             return
-        if _write_if_changed(root, rel, data):
+        if changed:
             report.written.append(rel)
         else:
             report.unchanged_files += 1

@@ -281,6 +281,8 @@ def upsert_one(client: Client, collection: str, item: BatchItem) -> BatchResult:
         if not isinstance(slug, str):
             raise
         draft = client.get_entry(collection, slug)
+        if draft.file != item.file:  # another file of the same path: never overwrite it
+            raise
     status = "created"
     if not created:
         source = client.get_source(collection, draft.slug)

@@ -554,3 +554,60 @@ def test_an_interrupted_export_resumes_from_its_journal(
     assert sorted(p.name for p in (out / "content" / collection).iterdir()) == [
         f"entry-{i}.md" for i in range(6)
     ]
+
+
+def test_an_export_that_cannot_reach_its_server_leaves_the_last_export_alone(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    admin.create_entry(collection, {"title": "Kept"}, "Text.", slug="kept")
+    admin.publish(collection, "kept")
+    out = tmp_path / "site"
+    Exporter(admin, "hugo", collections=[collection]).run(out)
+    written = out / "content" / collection / "kept.md"
+    assert written.is_file()
+    nowhere = Client(f"http://127.0.0.1:{free_port()}", ADMIN_KEY, timeout=2)
+    with pytest.raises(ConnectionFailed):
+        Exporter(nowhere, "hugo", collections=[collection]).run(out)
+    assert written.is_file()  # nothing removed before the other export had finished
+    again = Exporter(admin, "hugo", collections=[collection]).run(out)
+    assert again.ok and written.is_file()
+
+
+def test_an_export_with_a_read_only_content_key_exports_the_entries_and_says_why_not_images(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    blog = make_blog(tmp_path / "blog")
+    Importer(admin, collection).run(blog)
+    key = admin.create_key("reader", ["content:read"])
+    with Client(admin.url, key.secret) as reader:
+        report = Exporter(reader, "hugo", collections=[collection]).run(tmp_path / "site")
+    assert report.ok and report.entries == 4
+    assert report.warnings == ["page resources (images) not exported: the key needs media:read"]
+
+
+def test_an_entry_whose_file_cannot_be_written_is_reported_and_tried_again(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    admin.create_entry(collection, {"title": "A"}, "Text.", slug="a")
+    admin.publish(collection, "a")
+    out = tmp_path / "site"
+    (out / "content" / collection / "a.md").mkdir(parents=True)  # a folder where the file goes
+    first = Exporter(admin, "hugo", collections=[collection]).run(out)
+    assert [key for key, _ in first.failures] == [f"{collection}/a"]
+    assert not list((out / "content" / collection).glob(".*.tmp"))
+    (out / "content" / collection / "a.md").rmdir()
+    second = Exporter(admin, "hugo", collections=[collection]).run(out)
+    assert second.ok and second.retried == 1
+    assert (out / "content" / collection / "a.md").read_text().endswith("Text.")
+
+
+def test_one_request_per_step_never_writes_a_file_over_another_of_the_same_path(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "site"
+    (folder / "m").mkdir(parents=True)
+    (folder / "m" / "Params.md").write_text("---\ntitle: Upper\n---\n")
+    (folder / "m" / "params.md").write_text("---\ntitle: Lower\n---\n")
+    report = Importer(admin, collection, use_batch=False, workers=1).run(folder)
+    assert report.created == 1 and [f.path for f in report.failures] == ["m/params.md"]
+    assert admin.get_source(collection, "m/params").data == b"---\ntitle: Upper\n---\n"

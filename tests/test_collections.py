@@ -206,7 +206,7 @@ def test_several_errors_are_reported_together(typed):
         status="nope",
         author_ref="Not A Slug",
         surprise=True,
-        tags=[1],
+        tags=[None],
     )
     errors = errors_by_field(response)
     assert {k: v["code"] for k, v in errors.items()} == {

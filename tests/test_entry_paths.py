@@ -312,3 +312,99 @@ def test_sync_links_use_the_url_form(docs: Api, clock: Any) -> None:
     ]
     entry = docs.call("GET", items[0]["href"], auth=False)
     assert json.loads(entry.body)["slug"] == "a/b/_index"
+
+
+# --- two files of one path, through publishing and removals (the review's cases) ----------
+
+
+def test_publishing_follows_the_draft_when_its_file_was_renamed(
+    docs: Api, container: wiring.Container
+) -> None:
+    put_object(container, "content/docs/Foo.md", "---\ntitle: One\n---\none\n")
+    docs.json("POST", f"{url('foo')}/publish")
+    # the file renamed in the bucket (a sync after a rename): the entry is the new file
+    put_object(container, "content/docs/foo.md", "---\ntitle: Two\n---\ntwo\n")
+    remove_object(container, "content/docs/Foo.md")
+    assert docs.json("GET", url("foo"))["file"] == "foo.md"
+    docs.json("POST", f"{url('foo')}/publish")
+    container.process_events()
+    assert docs.json("GET", f"{DELIVER}/docs/foo", auth=False)["title"] == "Two"
+    published = [i.key for i in container.backend.objects.list_objects("published/docs/")]
+    assert published == ["published/docs/foo.md"]  # the stale snapshot went
+    assert docs.call("DELETE", url("foo")).status_code == 204
+    container.process_events()
+    assert docs.call("GET", f"{DELIVER}/docs/foo", auth=False).status_code == 404
+    assert docs.call("GET", url("foo")).status_code == 404
+
+
+def test_unpublish_leaves_no_other_snapshot_to_come_back(
+    docs: Api, container: wiring.Container
+) -> None:
+    entry = {"slug": "foo", "front_matter": {"title": "Old"}, "body": "old"}
+    docs.json("POST", f"{MANAGE}/docs", entry, expect=201)
+    docs.json("POST", f"{url('foo')}/publish")
+    put_object(container, "content/docs/Foo.md", "---\ntitle: New\n---\nnew\n")  # sorts first
+    assert docs.json("GET", url("foo"))["file"] == "Foo.md"
+    docs.json("POST", f"{url('foo')}/publish")
+    container.process_events()
+    assert docs.json("GET", f"{DELIVER}/docs/foo", auth=False)["title"] == "New"
+    docs.json("POST", f"{url('foo')}/unpublish")
+    container.process_events()
+    assert docs.call("GET", f"{DELIVER}/docs/foo", auth=False).status_code == 404
+
+
+def test_a_file_in_a_folder_of_another_spelling_takes_the_entry_over(
+    docs: Api, container: wiring.Container
+) -> None:
+    put_object(container, "content/docs/Guide/intro.md", "---\ntitle: Upper\n---\n")
+    put_object(container, "content/docs/guide/intro.md", "---\ntitle: Lower\n---\n")
+    assert docs.json("GET", url("guide/intro"))["file"] == "Guide/intro.md"
+    remove_object(container, "content/docs/Guide/intro.md")
+    view = docs.json("GET", url("guide/intro"))
+    assert (view["file"], view["title"]) == ("guide/intro.md", "Lower")
+    assert docs.json("GET", "/v1/manage/errors")["items"] == []
+
+
+def test_rendered_html_is_addressed_by_the_renderer_version(
+    docs: Api, container: wiring.Container
+) -> None:
+    from chalicelib.domain.rendering import RENDERER_VERSION
+
+    docs.json("POST", f"{MANAGE}/docs", {"slug": "a", "front_matter": {"title": "A"}}, expect=201)
+    record = container.backend.index.get_entry("docs", "draft", "a")
+    assert record is not None and record.html_key is not None
+    assert record.html_key.endswith(f".r{RENDERER_VERSION}.html")  # a new renderer writes anew
+
+
+@pytest.mark.parametrize(
+    "front_matter",
+    ["title: 404", "tags: [2024, Go]", "author: {name: Ann, url: 'https://a.example'}"],
+)
+def test_what_real_sites_write_in_front_matter_is_taken(docs: Api, front_matter: str) -> None:
+    view = create_file(docs, "page.md", f"---\n{front_matter}\n---\nText.\n")
+    assert docs.json("GET", url(view["slug"]))["render"]["status"] == "rendered"
+
+
+def test_a_toml_number_too_long_to_hold_is_422(docs: Api) -> None:
+    text = f"+++\nn = {'9' * 5000}\n+++\nx"
+    response = docs.call("POST", f"{MANAGE}/docs?slug=big", text, headers=MD)
+    assert response.status_code == 422
+    problem(response)
+    batch = docs.json("POST", "/v1/manage/batch/docs", {"items": [{"slug": "b", "document": text}]})
+    assert batch["items"][0]["status"] == "failed"
+
+
+def test_a_folder_named_like_a_markdown_file_is_refused(docs: Api) -> None:
+    create_file(docs, "a.md", "A")
+    response = docs.call("POST", f"{MANAGE}/docs?file=a.md/b.md", "B", headers=MD)
+    assert response.status_code == 422
+    problem(response)
+
+
+def test_a_batch_document_differing_only_in_its_text_is_an_update(docs: Api) -> None:
+    item = {"file": "a.md", "document": "---\ntitle: A  # first\n---\nBody\n"}
+    docs.json("POST", "/v1/manage/batch/docs", {"items": [item]})
+    item["document"] = "---\ntitle: A  # edited comment\n---\nBody\n"
+    result = docs.json("POST", "/v1/manage/batch/docs", {"items": [item]})
+    assert result["items"][0]["status"] == "updated"
+    assert source(docs, "a") == item["document"].encode()

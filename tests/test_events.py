@@ -816,3 +816,22 @@ def test_malformed_record_does_not_break_the_next_write(
     assert container.events.wait_until_idle(10)  # the older message is the thread's
     assert len(api.json("GET", "/v1/manage/events/dead-letters")["items"]) == 1
     db.close()
+
+
+def test_a_document_too_deep_to_render_fails_alone_and_reindex_goes_on(
+    api: Api, container: wiring.Container
+) -> None:
+    api.collection("blog")
+    put_markdown(container, "content/blog/a-first.md", "---\ntitle: A\n---\nfine\n")
+    put_markdown(container, "content/blog/b-deep.md", "---\ntitle: B\n---\n" + "T\n: d\n" * 500)
+    put_markdown(container, "content/blog/c-last.md", "---\ntitle: C\n---\nfine\n")
+    view = api.json("GET", "/v1/manage/content/blog/b-deep")
+    assert view["render"]["status"] == "failed"
+    assert "render-too-complex" in view["render"]["error"]
+    assert container.backend.dead_letters.list() == []
+    report = api.json("POST", "/v1/manage/reindex")
+    assert report["entries"] == 3
+    listed = {
+        i["slug"]: i["render_status"] for i in api.json("GET", "/v1/manage/content/blog")["items"]
+    }
+    assert listed == {"a-first": "rendered", "b-deep": "failed", "c-last": "rendered"}

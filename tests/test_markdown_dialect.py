@@ -420,3 +420,16 @@ def test_pruning_inline_patterns_never_changes_the_html():
         pruned.reset()
         full.reset()
         assert pruned.convert_with(body, None) == full.convert_with(body, None), body
+
+
+def test_a_heading_full_of_braces_is_text_and_quick() -> None:
+    import time
+
+    from chalicelib.domain.rendering import clear_memo, render_markdown
+
+    clear_memo()
+    started = time.perf_counter()
+    html = render_markdown("# h {" * 8000).html  # attr_list alone would take seconds
+    assert time.perf_counter() - started < 1.0
+    assert html.startswith("<h1") and html.count("{") == 8000
+    assert render_markdown("## Title {#custom .x}").html == '<h2 id="custom">Title</h2>'

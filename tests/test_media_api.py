@@ -14,8 +14,8 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib import events, wiring
-from chalicelib.domain import media as m
 from chalicelib.domain.s3_events import make_record
+from chalicelib.services import media as media_service
 from tests import media_files as files
 from tests.conftest import ADMIN, Api, problem
 
@@ -601,7 +601,7 @@ def test_a_resource_is_created_then_replaced_and_keeps_its_metadata(
 ) -> None:
     api.collection("blog")
     path = "posts/hello/diagram.png"
-    rid = m.resource_id("blog", path)
+    rid = media_service.resource_of(container.backend, "blog", path)
     data = files.jpeg(2400, 1600)
     first = put_resource(api, data, path, extra="&alt=A%20chart&tags=Charts")
     assert first.status_code == 201, first.body
@@ -652,7 +652,7 @@ def test_a_resource_is_created_then_replaced_and_keeps_its_metadata(
     assert (body["alt"], body["caption"], body["content_type"]) == ("New", "Edited", "image/png")
 
 
-def test_resources_are_listed_by_collection_and_path(api: Api) -> None:
+def test_resources_are_listed_by_collection_and_path(api: Api, container: wiring.Container) -> None:
     api.collection("blog")
     api.collection("docs")
     paths = ["b/z.png", "a/x.png", "é/ü.png", "a/y.png", "c.png"]
@@ -666,7 +666,7 @@ def test_resources_are_listed_by_collection_and_path(api: Api) -> None:
         assert len(page["items"]) <= 2
         for item in page["items"]:
             assert item["collection"] == "blog"
-            assert item["id"] == m.resource_id("blog", item["path"])
+            assert item["id"] == media_service.resource_of(container.backend, "blog", item["path"])
         seen += [i["path"] for i in page["items"]]
         if not page["next_cursor"]:
             break
@@ -832,7 +832,7 @@ def test_resource_routes_need_the_media_scopes(api: Api) -> None:
 def test_presigned_resource_uploads(api: Api, container: wiring.Container) -> None:
     api.collection("blog")
     path = "posts/big/photo.png"
-    rid = m.resource_id("blog", path)
+    rid = media_service.resource_of(container.backend, "blog", path)
     start = {"content_type": "image/png", "collection": "blog", "path": path, "alt": "Big"}
     started = api.json("POST", f"{BASE}/uploads", start, expect=201)
     assert started["id"] == rid and started["path"] == path and started["filename"] == "photo.png"

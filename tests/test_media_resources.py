@@ -19,22 +19,24 @@ from chalicelib.services import media, thumbnails
 from chalicelib.services.collections import put_collection
 from tests import media_files as files
 
+KEY = bytes(range(32))  # a site's key (the server keeps its own in the config store)
+
 # --- identity --------------------------------------------------------------------------------
 
 
 def test_resource_ids_are_deterministic_valid_and_unlike_upload_ids() -> None:
-    rid = m.resource_id("blog", "posts/hello/diagram.png")
-    assert rid == m.resource_id("blog", "posts/hello/diagram.png")
+    rid = m.resource_id("blog", "posts/hello/diagram.png", KEY)
+    assert rid == m.resource_id("blog", "posts/hello/diagram.png", KEY)
     assert rid.startswith("r-") and len(rid) == 28
     assert m.MEDIA_ID_RE.fullmatch(rid) and m.is_resource_id(rid)
     assert m.validate_media_id(rid) == rid
     upload = m.new_media_id()
     assert not m.is_resource_id(upload) and "-" not in upload
     others = {
-        m.resource_id("docs", "posts/hello/diagram.png"),
-        m.resource_id("blog", "posts/hello/Diagram.png"),
-        m.resource_id("blog", "posts/diagram.png"),
-        m.resource_id("blo", "gposts/hello/diagram.png"),
+        m.resource_id("docs", "posts/hello/diagram.png", KEY),
+        m.resource_id("blog", "posts/hello/Diagram.png", KEY),
+        m.resource_id("blog", "posts/diagram.png", KEY),
+        m.resource_id("blo", "gposts/hello/diagram.png", KEY),
     }
     assert rid not in others and len(others) == 4
 
@@ -43,7 +45,7 @@ def test_a_resource_id_does_not_depend_on_the_unicode_form_of_the_name() -> None
     nfc = "posts/café.png"
     nfd = unicodedata.normalize("NFD", nfc)
     assert nfc != nfd
-    assert m.resource_id("blog", nfc) == m.resource_id("blog", nfd)
+    assert m.resource_id("blog", nfc, KEY) == m.resource_id("blog", nfd, KEY)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +100,7 @@ def test_bad_resource_paths(path: object) -> None:
 
 
 def test_resource_metadata_round_trips_through_meta_json() -> None:
-    rid = m.resource_id("blog", "posts/a.png")
+    rid = m.resource_id("blog", "posts/a.png", KEY)
     meta = m.MediaMeta(id=rid, filename="a.png", alt="A", collection="blog", path="posts/a.png")
     data = json.loads(json.dumps(meta.to_dict()))
     assert data["collection"] == "blog" and data["path"] == "posts/a.png"
@@ -126,13 +128,19 @@ def test_ordinary_metadata_keeps_its_old_shape() -> None:
         {"path": "a.png"},
         {"collection": "blog", "path": "../a.png"},
         {"collection": "Bad Name", "path": "a.png"},
-        {"collection": "docs", "path": "a.png"},  # not this id's resource
     ],
 )
 def test_stored_resource_fields_are_checked(fields: dict[str, str]) -> None:
-    rid = m.resource_id("blog", "a.png")
+    rid = m.resource_id("blog", "a.png", KEY)
     with pytest.raises(ValidationFailed):
         m.MediaMeta.from_dict(rid, {"filename": "a.png", **fields})
+
+
+def test_an_upload_id_is_never_a_resource_and_ids_need_the_key() -> None:
+    with pytest.raises(ValidationFailed):
+        m.MediaMeta.from_dict(m.new_media_id(), {"filename": "a.png", "collection": "blog",
+                                                 "path": "a.png"})  # fmt: skip
+    assert m.resource_id("blog", "a.png", KEY) != m.resource_id("blog", "a.png", b"other")
 
 
 def test_an_api_replacement_is_marked_processing_only_over_the_original_it_replaced() -> None:
@@ -250,7 +258,7 @@ def url_for(record: m.MediaRecord, name: str) -> str:
     return f"https://cms.example.com/v1/media/{record.id}/files/{name}"
 
 
-RID = m.resource_id("blog", "posts/hello/diagram.png")
+RID = m.resource_id("blog", "posts/hello/diagram.png", KEY)
 
 
 def test_a_relative_image_of_a_ready_resource_becomes_a_picture() -> None:
@@ -321,7 +329,7 @@ def test_without_resources_resolving_is_as_before() -> None:
 
 def test_hostile_values_stay_escaped() -> None:
     evil = 'x" onerror="alert(1)'
-    rid = m.resource_id("blog", evil)
+    rid = m.resource_id("blog", evil, KEY)
     record = _record(rid, alt='"><script>alert(1)</script>')
 
     def hostile_url(record: m.MediaRecord, name: str) -> str:
@@ -365,7 +373,7 @@ def test_markdown_relative_images_survive_rendering_and_resolve() -> None:
         "diagram.png": "posts/hello/diagram.png",
         "images/a%20b.png": "posts/hello/images/a b.png",
     }
-    ids = {src: m.resource_id("blog", path) for src, path in paths.items() if path}
+    ids = {src: m.resource_id("blog", path, KEY) for src, path in paths.items() if path}
     records = {i: _record(i) for i in ids.values()}
     resolved = resolve(html, records, url_for, ids)
     assert resolved.count("<picture>") == 2 and "https://e.com/x.png" in resolved

@@ -556,3 +556,9 @@ def test_the_sized_lru_keeps_within_its_budget_and_refuses_big_items():
     assert memo.get(b"big") is None
     memo.clear()
     assert memo.get(bytes([9])) is None and memo.used == 0
+
+
+def test_a_render_that_fails_leaves_the_next_one_whole() -> None:
+    with pytest.raises(RecursionError):
+        render_markdown("T\n: d\n" * 500)  # definition lists recurse per item
+    assert render_markdown("Plain *text*.").html == "<p>Plain <em>text</em>.</p>"

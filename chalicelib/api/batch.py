@@ -81,10 +81,12 @@ def _item_input(
 
 
 def _same(current: entries.Document, entry: entries.EntryInput) -> bool:
+    """A document sent as text is the same only byte for byte (a comment or a quoting
+    change is a change); front matter and body, as the values they are."""
     if not current.readable:
         return False
-    if entry.text is not None and current.text == entry.text:
-        return True
+    if entry.text is not None:
+        return current.text == entry.text
     return current.body == entry.body and current.front_matter == entry.front_matter
 
 
@@ -100,7 +102,7 @@ def _upsert(collection: str, item: Any) -> dict[str, Any]:
     backend = c.backend
     entry, publish, slug, file, if_match = _item_input(item)
     if_match = etag_value(if_match)  # quoted or not, as the single routes take it
-    path = entries.identity(entry, slug, file)[0]
+    path = entries.identity(entry, slug.replace("~", "/") if slug else slug, file)[0]
     result: dict[str, Any] = {"slug": path}
     try:
         current: entries.Document | None = entries.read_draft(backend, collection, path)

@@ -197,12 +197,6 @@ class MediaAsset(Out):
     dominant_color: str | None
     created_at: str
     updated_at: str
-    collection: str | None = Field(
-        description="A page resource's collection (null for an ordinary upload)."
-    )
-    path: str | None = Field(
-        description="A page resource's file in its collection, e.g. posts/hello/diagram.png."
-    )
     variants: list[MediaVariant]
     srcset: Srcset | None = Field(default=None, description="Present for images with variants.")
     url: str | None = Field(description="The file to link to (a PDF, the largest variant).")
@@ -213,6 +207,12 @@ class EditorMediaAsset(MediaAsset):
 
     error: str | None
     sha256: str | None = Field(description="The original's SHA-256 (hex), once known.")
+    collection: str | None = Field(
+        description="A page resource's collection (null for an ordinary upload)."
+    )
+    path: str | None = Field(
+        description="A page resource's file in its collection, e.g. posts/hello/diagram.png."
+    )
 
 
 class UploadForm(Out):

@@ -57,6 +57,8 @@ def _instant(value: Any) -> str:
 def _tags(value: Any) -> list[str]:
     if isinstance(value, str):
         value = [value]
+    if isinstance(value, list):  # sites write years and numbers as tags: [2024]
+        value = [_scalar_text(t) for t in value]
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise ValueError("must be a list of strings")
     tags: list[str] = []
@@ -81,12 +83,25 @@ def _entry_path(value: Any) -> str:
     return str(value)
 
 
+def _scalar_text(value: Any) -> Any:
+    """A number as the text it reads as (a title 404, a tag 2024); anything else as it is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 def _author(value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get("name"), str):  # Jekyll: {name, url}
+        value = value["name"]
     if isinstance(value, list) and value and all(isinstance(a, str) for a in value):
         value = ", ".join(a.strip() for a in value)
     if not isinstance(value, str):
-        raise ValueError("must be a string or a list of strings")
+        raise ValueError("must be a name, a list of names or a mapping with a name")
     return value
+
+
+def _title(value: Any) -> Any:
+    return _scalar_text(value)
 
 
 Instant = Annotated[str, BeforeValidator(_instant)]
@@ -102,7 +117,10 @@ class BuiltInFields(BaseModel):
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    title: Annotated[
+        Annotated[str, StringConstraints(min_length=1, max_length=300)] | None,
+        BeforeValidator(_title),
+    ] = None
     slug: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
     tags: Tags = Field(default_factory=list)
     summary: Annotated[str, StringConstraints(max_length=20_000)] | None = None
@@ -302,11 +320,11 @@ def text_field(front_matter: dict[str, Any], name: str) -> str | None:
 
 
 def author_of(front_matter: dict[str, Any]) -> str | None:
-    """The author as text: Hugo and Jekyll sites write a name or a list of names."""
-    value = front_matter.get("author")
-    if isinstance(value, list) and value and all(isinstance(a, str) for a in value):
-        return ", ".join(a.strip() for a in value)
-    return text_field(front_matter, "author")
+    """The author as text: sites write a name, a list of names or a mapping with a name."""
+    try:
+        return _author(front_matter["author"]).strip() or None
+    except (KeyError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

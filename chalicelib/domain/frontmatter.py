@@ -181,6 +181,8 @@ def _parse_toml(raw: str) -> dict[str, Any]:
         raise _invalid(f"The front matter is not valid TOML: {exc}.", "invalid-toml") from exc
     except RecursionError as exc:
         raise _invalid("The front matter is nested too deeply.") from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise _invalid(f"The front matter has a value TOML cannot hold: {exc}.") from exc
     data = _jsonable(data)
     check_json_compatible(data)
     return data

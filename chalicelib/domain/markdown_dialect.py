@@ -130,6 +130,22 @@ class _LayoutPreprocessor(Preprocessor):
         return normalize(lines)
 
 
+MAX_HEADING_BRACES = 16  # more on one heading line is no attribute list, and attr_list's
+# search for one would take time in the square of the line's length: they are escaped
+
+
+class _HeadingBraces(Preprocessor):
+    """A heading line with more than MAX_HEADING_BRACES '{' keeps them as text."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        return [
+            line.replace("{", "\\{")
+            if line.count("{") > MAX_HEADING_BRACES and line.lstrip().startswith("#")
+            else line
+            for line in lines
+        ]
+
+
 class _ShortcodePreprocessor(Preprocessor):
     """Shortcodes to placeholders (``shortcodes.substitute``, with this as its handler)."""
 
@@ -273,6 +289,7 @@ class DialectExtension(Extension):
         dialect = self.dialect
         md.preprocessors.register(_LayoutPreprocessor(md), "cms_layout", 27)
         md.preprocessors.register(_ShortcodePreprocessor(md, dialect), "cms_shortcodes", 22)
+        md.preprocessors.register(_HeadingBraces(md), "cms_heading_braces", 21)
         patterns = _InlinePatterns(md)
         md.preprocessors.register(patterns, "cms_inline_patterns", 0)
         md.parser.blockprocessors.register(_PlaceholderSplitter(md.parser), "cms_split", 10.5)

@@ -9,6 +9,7 @@ The index row of an asset is rebuilt from those objects alone.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -54,13 +55,16 @@ def new_media_id(now_ms: int | None = None) -> str:
 # --- page resources: a site's file, addressed by (collection, path) ---------------------------
 
 
-def resource_id(collection: str, path: str) -> str:
+def resource_id(collection: str, path: str, key: bytes) -> str:
     """The media id of the file ``path`` of a collection: ``r-`` and 26 Crockford base32
-    characters (130 bits) of SHA-256 over ``collection``, NUL and the path in NFC, so the
-    same file gets the same id on every upload, whichever Unicode form its name came in.
-    ULIDs (ordinary uploads) never contain '-', so the two never meet."""
+    characters (130 bits) of HMAC-SHA256 under the site's ``key`` over ``collection``, NUL
+    and the path in NFC. The same file gets the same id on every upload, whichever Unicode
+    form its name came in; nobody without the key can compute the id of an image that no
+    published page shows yet. ULIDs (ordinary uploads) never contain '-', so the two never
+    meet."""
     text = f"{collection}\0{unicodedata.normalize('NFC', path)}"
-    value = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big") >> 126
+    digest = hmac.new(key, text.encode("utf-8"), hashlib.sha256).digest()
+    value = int.from_bytes(digest, "big") >> 126
     return RESOURCE_PREFIX + "".join(_CROCKFORD[(value >> s) & 31] for s in range(125, -1, -5))
 
 
@@ -107,8 +111,8 @@ def _resource_fields(media_id: str, data: dict[str, Any]) -> dict[str, str]:
         raise ValidationFailed(f"{message}.", [FieldError("path", message)])
     validate_collection_name(collection)
     validate_resource_path(path)
-    if resource_id(collection, path) != media_id:
-        message = f"is not the resource {collection}/{path} (its id would differ)"
+    if not is_resource_id(media_id):
+        message = "is an upload, not a page resource"
         raise ValidationFailed(f"Media {media_id} {message}.", [FieldError("path", message)])
     return {"collection": collection, "path": path}
 

@@ -141,6 +141,11 @@ def section_bounds(section: str) -> tuple[str, str]:
 # --- files ---------------------------------------------------------------------------------
 
 
+def folder_segment(name: str) -> str:
+    """The path segment a folder's name makes ('' if it makes none)."""
+    return _slug_segment(name)
+
+
 def _slug_segment(text: str) -> str:
     from slugify import slugify as transliterating_slugify  # python-slugify
 
@@ -176,6 +181,8 @@ def check_file(file: object, field: str = "file") -> str:
         raise bad("must be a relative path with no '.', '..' or empty segments")
     if any(segment.startswith(".") for segment in file.split("/")):
         raise bad("must not have hidden ('.'-prefixed) folders or names")
+    if any(split_suffix(folder) is not None for folder in file.split("/")[:-1]):
+        raise bad("must not have a folder named like a Markdown file (no disk holds both)")
     if split_suffix(file.rsplit("/", 1)[-1]) is None:
         raise bad("must end in .md or .markdown")
     try:

@@ -403,7 +403,11 @@ def render_markdown(
     if found is not None:  # each caller gets a toc of its own to keep
         return replace(found, toc=copy.deepcopy(found.toc))
     md = _markdown()
-    raw = md.convert_with(body, front_matter)
+    try:
+        raw = md.convert_with(body, front_matter)
+    except BaseException:
+        _local.md = None  # a conversion cut short leaves the instance's state half-built
+        raise
     toc = _toc(md.toc_tokens)
     # A shortcode that renders to nothing, or a block shortcode written inside a paragraph,
     # can leave an empty paragraph behind.

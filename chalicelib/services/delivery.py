@@ -28,6 +28,7 @@ from ..domain.sized_lru import SizedLru
 from ..domain.timeutil import to_iso
 from ..ports import SORT_ORDERS, Backend, ObjectNotFound, PageQuery
 from .collections import require_collection
+from .media import resource_key
 
 log = logging.getLogger(__name__)
 
@@ -185,21 +186,25 @@ class WithMedia:
     html: str
 
 
-def page_resources(record: EntryRecord, html: str) -> dict[str, str]:
+def page_resources(backend: Backend, record: EntryRecord, html: str) -> dict[str, str]:
     """Relative image ``src`` -> the media id of the collection's page resource it names
     (resolved against the entry's own file: a bundle's ``diagram.png``, ``../img/x.png``)."""
+    srcs = relative_images(html)
+    if not srcs:
+        return {}
+    key = resource_key(backend)
     found = {}
-    for src in relative_images(html):
+    for src in srcs:
         path = resource_path(record.source_file, src)
         if path is not None:
-            found[src] = resource_id(record.collection, path)
+            found[src] = resource_id(record.collection, path, key)
     return found
 
 
 def with_media(backend: Backend, entry: PublishedEntry, html: str, url_for: UrlFor) -> WithMedia:
     """The entry's HTML with its media resolved as they are now, and an ETag that changes
     when any of them does (an image finishing processing, a new alt text, a deletion)."""
-    resources = page_resources(entry.record, html)
+    resources = page_resources(backend, entry.record, html)
     wanted = valid_ids(referenced_ids(html)) + list(resources.values())
     records = backend.media.get_media_many(wanted) if wanted else {}
     resolved = resolve(html, records, url_for, resources)

@@ -12,6 +12,7 @@ from typing import Any
 from ..domain import frontmatter
 from ..domain.collections import Collection
 from ..domain.entries import (
+    STAGES,
     UPDATED_AT_META,
     EntryRecord,
     Stage,
@@ -50,6 +51,7 @@ from ..ports import (
 )
 from .collections import require_collection
 from .delivery import page_resources
+from .entry_files import remove_all
 
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 
@@ -509,6 +511,8 @@ def delete_entry(backend: Backend, collection: str, slug: str, *, if_match: str 
     if published is not None:
         backend.objects.delete(published_key)
         backend.index.stage_removal(collection, "published", path, expected_etag=published.etag)
+    for stage in STAGES:  # other files of the same path would take the entry's place
+        remove_all(backend, collection, stage, path, but="")
 
 
 def list_revisions(backend: Backend, collection: str, slug: str) -> list[dict[str, Any]]:
@@ -621,7 +625,7 @@ def editor_view(
             except ObjectNotFound:
                 html = None
         if html is not None and url_for is not None:
-            resources = page_resources(record, html)
+            resources = page_resources(backend, record, html)
             wanted = valid_ids(referenced_ids(html)) + list(resources.values())
             if wanted:
                 found = backend.media.get_media_many(wanted)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -105,8 +107,6 @@ def view(
         "dominant_color": derived.dominant_color,
         "created_at": meta.created_at,
         "updated_at": meta.updated_at,
-        "collection": meta.collection,
-        "path": meta.path,
         "variants": [
             {
                 "name": v.name,
@@ -129,9 +129,11 @@ def view(
         }
     target = link_target(record)
     body["url"] = url(record, target) if target is not None else None
-    if editor:
+    if editor:  # where a resource sits in a site (a draft's folder, perhaps) is editors' only
         body["error"] = derived.error
         body["sha256"] = derived.sha256
+        body["collection"] = meta.collection
+        body["path"] = meta.path
     return body
 
 
@@ -235,6 +237,26 @@ class ResourceUpload:
     outcome: Outcome
 
 
+_resource_keys: weakref.WeakKeyDictionary[Any, bytes] = weakref.WeakKeyDictionary()
+RESOURCE_KEY = "secrets/resource-ids"
+
+
+def resource_key(backend: Backend) -> bytes:
+    """The site's key for page resource ids (made once, kept in the config store)."""
+    found = _resource_keys.get(backend.config)
+    if found is None:
+        value = backend.config.get(RESOURCE_KEY) or backend.config.put_if_absent(
+            RESOURCE_KEY, secrets.token_hex(32), secret=True
+        )
+        found = _resource_keys[backend.config] = bytes.fromhex(value)
+    return found
+
+
+def resource_of(backend: Backend, collection: str, path: str) -> str:
+    """The media id of a collection's page resource at ``path``."""
+    return m.resource_id(collection, path, resource_key(backend))
+
+
 def resource_target(backend: Backend, collection: Any, path: Any) -> tuple[str, str, str]:
     """(collection, path, media id) of a resource upload: the path valid (422), the
     collection existing (404)."""
@@ -242,7 +264,7 @@ def resource_target(backend: Backend, collection: Any, path: Any) -> tuple[str, 
         raise ValidationFailed("collection must be a string.", [])
     m.validate_resource_path(path)
     require_collection(backend, collection)
-    return collection, path, m.resource_id(collection, path)
+    return collection, path, resource_of(backend, collection, path)
 
 
 def _stored_resource_meta(backend: Backend, media_id: str) -> tuple[m.MediaMeta, str] | None:

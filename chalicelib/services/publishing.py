@@ -25,6 +25,7 @@ from .entries import (
     saved_at,
     stored_draft,
 )
+from .entry_files import remove_all
 
 
 def _publish_instant(value: Any) -> str:
@@ -98,6 +99,8 @@ def publish(
             UPDATED_AT_META: updated_at,
         },
     )
+    if previous is not None and not previous.deleted and previous.source_file != file:
+        remove_all(backend, collection_name, "published", path, but=file)  # a stale snapshot
     backend.index.stage_entry(
         EntryRecord(
             collection=collection_name,
@@ -142,4 +145,5 @@ def unpublish(backend: Backend, collection_name: str, slug: str) -> dict[str, An
     except ObjectPreconditionFailed as exc:
         raise Conflict("The entry was published again meanwhile; read it and retry.") from exc
     backend.index.stage_removal(collection_name, "published", path, expected_etag=before.etag)
+    remove_all(backend, collection_name, "published", path, but="")  # no other snapshot returns
     return {"collection": collection_name, "slug": path, "state": "draft"}

@@ -3,6 +3,7 @@ and published entry, then media, through the same handlers the object events use
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,13 +13,14 @@ from ..domain.entries import STAGE_PREFIX
 from ..domain.errors import CMSError
 from ..domain.limits import Limits
 from ..domain.s3_events import ObjectEvent
-from ..ports import Backend
+from ..ports import Backend, StorageUnavailable
 from . import collections, rendering, thumbnails
 
 # Lower than any sequencer S3 sends: a real event arriving during or after the rebuild wins.
 REINDEX_SEQUENCER = rendering.OWN_SEQUENCER
 
 Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +39,20 @@ class ReindexReport:
             "errors": self.errors,
             "seconds": round(self.seconds, 3),
         }
+
+
+def _each(backend: Backend, event: ObjectEvent, handle: Callable[[ObjectEvent], None]) -> None:
+    """One object of the rebuild; one that fails is recorded, never the end of the rebuild
+    (storage faults aside: those stop it, to be run again)."""
+    try:
+        handle(event)
+    except StorageUnavailable:
+        raise
+    except Exception as exc:
+        log.exception("reindex could not index %s", event.key)
+        backend.index.record_object_error(
+            event.key, f"Could not be indexed: {type(exc).__name__}: {exc}"[:1000], None
+        )
 
 
 def reindex(backend: Backend, limits: Limits, *, progress: Progress | None = None) -> ReindexReport:
@@ -63,7 +79,7 @@ def reindex(backend: Backend, limits: Limits, *, progress: Progress | None = Non
                 event_name="ObjectCreated:Put",
                 sequencer=REINDEX_SEQUENCER,
             )
-            rendering.on_entry_object(backend, limits, event)
+            _each(backend, event, lambda e: rendering.on_entry_object(backend, limits, e))
             report.entries += 1
             if progress:
                 progress(info.key)
@@ -74,7 +90,7 @@ def reindex(backend: Backend, limits: Limits, *, progress: Progress | None = Non
         event = ObjectEvent(
             bucket="", key=info.key, event_name="ObjectCreated:Put", sequencer=REINDEX_SEQUENCER
         )
-        thumbnails.on_media_object(backend, limits.media, event)
+        _each(backend, event, lambda e: thumbnails.on_media_object(backend, limits.media, e))
         report.media += parsed[1] == media.ORIGINAL
         if progress:
             progress(info.key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
 from ..domain import frontmatter
 from ..domain.entries import (
@@ -28,18 +29,23 @@ from ..domain.errors import CMSError, ValidationFailed
 from ..domain.limits import Limits
 from ..domain.names import validate_collection_name
 from ..domain.paths import path_of_file
-from ..domain.rendering import render_markdown  # Markdown itself loads on the first render
+from ..domain.rendering import (  # Markdown itself loads on the first render
+    RENDERER_VERSION,
+    render_markdown,
+)
 from ..domain.s3_events import ObjectEvent
 from ..domain.timeutil import to_iso
-from ..ports import Backend, ObjectNotFound, ObjectPreconditionFailed
+from ..ports import Backend, ObjectInfo, ObjectNotFound, ObjectPreconditionFailed, OtherFile
 from . import webhooks
 from .entries import check_markdown_size, saved_at
+from .entry_files import files_of_path
 
 log = logging.getLogger(__name__)
 
 
 def html_key(collection: str, slug: str, source_sha256: str) -> str:
-    return f"rendered/{collection}/{slug}/{source_sha256}.html"
+    """Addressed by the source and the renderer's version: a new renderer writes anew."""
+    return f"rendered/{collection}/{slug}/{source_sha256}.r{RENDERER_VERSION}.html"
 
 
 def describe(exc: CMSError) -> str:
@@ -49,27 +55,11 @@ def describe(exc: CMSError) -> str:
     return exc.detail
 
 
+RESOURCE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".pdf")
+
 # An event the handler makes for itself (a file taking over a path; reindex): lower than any
 # sequencer S3 sends, so a real event on that key always wins.
 OWN_SEQUENCER = "0"
-
-
-def _other_file(
-    backend: Backend, stage: Stage, collection: str, path: str, removed: str
-) -> str | None:
-    """Another file in the same folder that makes the same path (the first by name)."""
-    folder = removed.rpartition("/")[0]
-    prefix = object_key(collection, f"{folder}/" if folder else "", stage)
-    for info in backend.objects.list_objects(prefix, shallow=True):
-        parsed = parse_object_key(info.key)
-        if parsed is None or parsed[2] == removed:
-            continue
-        try:
-            if path_of_file(parsed[2]) == path:
-                return info.key
-        except ValidationFailed:
-            continue
-    return None
 
 
 def _removed(
@@ -81,49 +71,94 @@ def _removed(
     event: ObjectEvent,
 ) -> None:
     file = parse_object_key(event.key)[2]  # type: ignore[index]
-    current = backend.index.get_entry(collection, stage, path, consistent=True)
-    if current is not None and not current.deleted and current.source_file != file:
-        backend.index.clear_object_error(event.key)  # a file the entry never was, removed
+    record = removal(collection, stage, path, file, event.sequencer)
+    try:
+        removed = backend.index.apply_render(record)
+    except OtherFile:  # a file the entry never was (one that lost its path), removed
+        backend.index.clear_object_error(event.key)
         return
-    successor = _other_file(backend, stage, collection, path, file)
-    if successor is not None:  # another file of the same path takes the entry over
-        takeover = ObjectEvent("", successor, "ObjectCreated:Put", OWN_SEQUENCER)
-        on_entry_object(backend, limits, takeover)
+    if not removed:
         return
-    removed = backend.index.apply_render(removal(collection, stage, path, file, event.sequencer))
-    if removed:
-        event_name = "entry.unpublished" if stage == "published" else "entry.deleted"
-        webhooks.emit(backend, event_name, {"collection": collection, "slug": path})
+    others = [f for f in files_of_path(backend, collection, stage, path) if f != file]
+    if others:  # another file of the same path takes the entry over
+        key = object_key(collection, others[0], stage)
+        on_entry_object(backend, limits, ObjectEvent("", key, "ObjectCreated:Put", OWN_SEQUENCER))
+        return
+    event_name = "entry.unpublished" if stage == "published" else "entry.deleted"
+    webhooks.emit(backend, event_name, {"collection": collection, "slug": path})
 
 
-def _claims(backend: Backend, stage: Stage, collection: str, path: str, file: str) -> bool:
-    """Whether ``file`` is (or becomes) the entry at ``path``. Two files can map to one path
-    ('Params.md' and 'params.md'); the entry is the one whose name sorts first, whichever
-    event came first, so a rebuild gives the same answer. The other is an object error."""
-    current = backend.index.get_entry(collection, stage, path, consistent=True)
-    if current is None or current.deleted or current.source_file == file:
-        return True
-    other = current.source_file
-    if backend.objects.head(object_key(collection, other, stage)) is None:
-        return True  # the entry's file is gone: this one takes its place
-    loser, winner = (file, other) if other < file else (other, file)
-    backend.index.record_object_error(
-        object_key(collection, loser, stage),
-        f"{loser} and {winner} are both the entry {path!r} (a path is made of the file's "
-        f"slugified name); {winner} is kept. Rename or remove one.",
-        None,
+def _applied(
+    backend: Backend,
+    stage: Stage,
+    collection: str,
+    path: str,
+    file: str,
+    write: Callable[[bool], bool],
+) -> bool:
+    """``write(replace_file)`` of an event of ``file``; when the entry is another file's (two
+    files that make one path, 'Params.md' and 'params.md') the entry is the one whose name
+    sorts first, whichever event came first, so a rebuild gives the same answer; the other
+    is an object error. Only that rare case costs more than the write itself."""
+    try:
+        return write(False)
+    except OtherFile as conflict:
+        other = conflict.file
+    if backend.objects.head(object_key(collection, other, stage)) is not None:
+        loser, winner = (file, other) if other < file else (other, file)
+        backend.index.record_object_error(
+            object_key(collection, loser, stage),
+            f"{loser} and {winner} are both the entry {path!r} (a path is made of the file's "
+            f"slugified name); {winner} is kept. Rename or remove one.",
+            None,
+        )
+        if winner != file:
+            return False
+    return write(True)  # this file wins, or the entry's file is gone: it takes its place
+
+
+def _failed(
+    backend: Backend,
+    event: ObjectEvent,
+    stage: Stage,
+    collection: str,
+    path: str,
+    file: str,
+    error: str,
+    info: ObjectInfo | None = None,
+) -> None:
+    """The object could not be rendered: the entry says why, and keeps its last rendering."""
+    _applied(
+        backend,
+        stage,
+        collection,
+        path,
+        file,
+        lambda replace: backend.index.apply_failure(
+            collection,
+            stage,
+            path,
+            error=error,
+            source_etag=info.etag if info else event.etag,
+            version_id=info.version_id if info else event.version_id,
+            sequencer=event.sequencer,
+            file=file,
+            replace_file=replace,
+        ),
     )
-    return winner == file
+    log.warning("entry %s failed to render: %s", event.key, error)
 
 
 def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> None:
     parsed = parse_object_key(event.key)
     if parsed is None:
-        backend.index.record_object_error(
-            event.key,
-            "Not an entry key: expected {content|published}/{collection}/{path}.md",
-            event.sequencer,
-        )
+        problem = "Not an entry key: expected {content|published}/{collection}/{path}.md"
+        if event.key.lower().endswith(RESOURCE_SUFFIXES):
+            problem += (
+                "; an image of a site's tree is a page resource: upload it with `cms import`"
+                " or POST /v1/manage/media?collection=...&path=..."
+            )
+        backend.index.record_object_error(event.key, problem, event.sequencer)
         return
     stage, collection_name, file = parsed
     try:
@@ -146,8 +181,6 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
             event.sequencer,
         )
         return
-    if not _claims(backend, stage, collection_name, path, file):
-        return
     try:
         text = stored.data.decode("utf-8")
         source, body = frontmatter.parse(text)
@@ -160,22 +193,17 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
     else:
         error = None
     if error is not None:
-        backend.index.apply_failure(
-            collection_name,
-            stage,
-            path,
-            error=error,
-            source_etag=stored.info.etag,
-            version_id=stored.info.version_id,
-            sequencer=event.sequencer,
-            file=file,
-        )
-        log.warning("entry %s failed to render: %s", event.key, error)
+        _failed(backend, event, stage, collection_name, path, file, error, stored.info)
         return
 
     fields = derive(normalized, source, path, file)
     source_sha = sha256_hex(stored.data)
-    rendered = render_markdown(body, summary=fields.summary, front_matter=source)
+    try:
+        rendered = render_markdown(body, summary=fields.summary, front_matter=source)
+    except RecursionError:  # Python-Markdown recurses per nesting level
+        too_deep = "render-too-complex: the document is nested too deeply to render."
+        _failed(backend, event, stage, collection_name, path, file, too_deep, stored.info)
+        return
     target = html_key(collection_name, path, source_sha)
     with contextlib.suppress(ObjectPreconditionFailed):  # content-addressed: written once
         backend.objects.put(
@@ -209,7 +237,15 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
         sequencer=event.sequencer,
         file=file,
     )
-    if backend.index.apply_render(record) and stage == "published":
+    applied = _applied(
+        backend,
+        stage,
+        collection_name,
+        path,
+        file,
+        lambda replace: backend.index.apply_render(record, replace_file=replace),
+    )
+    if applied and stage == "published":
         webhooks.emit(
             backend,
             "entry.published",

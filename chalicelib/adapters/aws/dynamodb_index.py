@@ -23,7 +23,7 @@ from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.paths import section_bounds, sections_of
 from ...domain.sequencer import is_newer, may_apply, padded
 from ...domain.timeutil import to_iso
-from ...ports import ManageQuery, ObjectError, PageQuery
+from ...ports import ManageQuery, ObjectError, OtherFile, PageQuery
 from .errors import code, storage
 
 MAX_TRANSACTION_ITEMS = 100
@@ -261,11 +261,13 @@ class DynamoIndex:
         values: dict[str, Any] = {":pk": f"ENTRIES#{query.collection}#{query.stage}"}
         condition = "GSI3PK = :pk"
         if query.section:  # '!' sorts below every path character, '~' above
-            low = section_bounds(query.section)[0]
+            low, high = section_bounds(query.section)[0], f"{query.section}/~"
             if query.after:
                 low = max(low, f"{query.after}!")
+            if low > high:  # the page after the section's last entry
+                return []
             condition += " AND GSI3SK BETWEEN :low AND :high"
-            values[":low"], values[":high"] = low, f"{query.section}/~"
+            values[":low"], values[":high"] = low, high
         elif query.after:
             condition += " AND GSI3SK > :after"
             values[":after"] = query.after
@@ -375,7 +377,8 @@ class DynamoIndex:
             return False
         if not live:
             fresh = EntryRecord(**{**record.to_dict(), "sequencer": None})
-            fresh.sequencer = row.get("seq") if row is not None else None
+            same_file = row is not None and row.get("entry_file") == record.source_file
+            fresh.sequencer = row.get("seq") if same_file else None  # type: ignore[union-attr]
             if row is None:
                 return self._replace(fresh, items, "attribute_not_exists(PK)", {})
             return self._replace(fresh, items, "deleted = :true", {":true": True})
@@ -440,15 +443,24 @@ class DynamoIndex:
         )
 
     @staticmethod
-    def _same_source(row: dict[str, Any] | None, file: str | None) -> bool:
-        return row is not None and (file is None or row.get("entry_file", file) == file)
+    def _same_source(row: dict[str, Any] | None, file: str | None, replace_file: bool) -> bool:
+        """Whether the row is of this file (an event of it is ordered by the sequencer);
+        OtherFile if the row is live and of another file, unless ``replace_file``."""
+        if row is None:
+            return False
+        stored = row.get("entry_file", file)
+        if file is None or stored == file:
+            return True
+        if not row.get("deleted") and not replace_file:
+            raise OtherFile(str(stored))
+        return False
 
-    def apply_render(self, record: EntryRecord) -> bool:
+    def apply_render(self, record: EntryRecord, *, replace_file: bool = False) -> bool:
         if record.sequencer is None:
             raise ValueError("an event write needs the event's sequencer")
         items = self._items_of(record.collection, record.slug)
         row = self._main(items, record.stage)
-        if self._same_source(row, record.source_file) and not may_apply(
+        if self._same_source(row, record.source_file, replace_file) and not may_apply(
             record.sequencer,
             row.get("seq"),  # type: ignore[union-attr]
             row.get("render_status"),  # type: ignore[union-attr]
@@ -523,10 +535,11 @@ class DynamoIndex:
         version_id: str | None,
         sequencer: str,
         file: str | None = None,
+        replace_file: bool = False,
     ) -> bool:
         items = self._items_of(collection, slug)
         row = self._main(items, stage)
-        if self._same_source(row, file) and not is_newer(sequencer, row.get("seq")):  # type: ignore[union-attr]
+        if self._same_source(row, file, replace_file) and not is_newer(sequencer, row.get("seq")):  # type: ignore[union-attr]
             return False
         record = failed(
             _record(row) if row is not None else None,

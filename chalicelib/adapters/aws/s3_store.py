@@ -143,6 +143,14 @@ class S3ObjectStore:
                         last_modified=item["LastModified"],
                     )
 
+    def list_folders(self, prefix: str) -> list[str]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        folders: list[str] = []
+        with storage("S3 ListObjectsV2"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                folders += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        return sorted(folders)
+
     @staticmethod
     def _info(key: str, response: dict[str, Any], size: int) -> ObjectInfo:
         return ObjectInfo(

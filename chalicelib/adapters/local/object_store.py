@@ -206,6 +206,20 @@ class LocalObjectStore:
                 yield self._info(row)
             after = rows[-1]["key"]
 
+    def list_folders(self, prefix: str) -> list[str]:
+        start = len(prefix) + 1
+        rows = (
+            self._db.connection()
+            .execute(
+                "SELECT DISTINCT substr(key, 1, ? + instr(substr(key, ?), '/')) AS folder"
+                " FROM current_objects WHERE key >= ? AND key < ?"
+                " AND instr(substr(key, ?), '/') > 0 ORDER BY folder",
+                (len(prefix), start, prefix, _prefix_end(prefix), start),
+            )
+            .fetchall()
+        )
+        return [row["folder"] for row in rows]
+
     # --- helpers --------------------------------------------------------------------------
 
     def _current_row(self, conn: Connection, key: str) -> Row | None:

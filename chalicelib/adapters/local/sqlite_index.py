@@ -19,7 +19,7 @@ from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.paths import section_bounds
 from ...domain.sequencer import is_newer, may_apply, padded
 from ...domain.timeutil import to_iso
-from ...ports import ManageQuery, ObjectError, PageQuery
+from ...ports import ManageQuery, ObjectError, OtherFile, PageQuery
 from .sqlite import Database
 
 # Bump when a table of the index changes: an index database of another version is dropped at
@@ -100,7 +100,8 @@ CREATE TABLE IF NOT EXISTS object_errors (
 
 def open_index_database(path: Path, schema: str) -> tuple[Database, bool]:
     """The index database at ``path``; True when it had to be made anew (it was of another
-    schema version), so the caller rebuilds it from the objects."""
+    schema version, or a rebuild of it never finished): the caller rebuilds it from the
+    objects, then calls ``mark_rebuilt``."""
     stale = False
     if path.exists():
         with closing(sqlite3.connect(path)) as conn:
@@ -110,8 +111,15 @@ def open_index_database(path: Path, schema: str) -> tuple[Database, bool]:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             stale = True
-    database = Database(path, f"{schema}\nPRAGMA user_version = {INDEX_SCHEMA_VERSION};")
+    database = Database(path, schema)
+    if not stale:
+        mark_rebuilt(database)
     return database, stale
+
+
+def mark_rebuilt(database: Database) -> None:
+    """The index is complete for this schema version (until then a start rebuilds it)."""
+    database.connection().execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}")
 
 
 _COLUMNS = (
@@ -305,7 +313,7 @@ class SqliteIndex:
                 return False
             if row is None or not live:
                 fresh = EntryRecord(**{**record.to_dict(), "sequencer": None})
-                if row is not None:
+                if row is not None and row["file"] == record.source_file:  # one key's order
                     fresh.sequencer = row["sequencer"]
                 self._write(conn, fresh)
             else:
@@ -337,12 +345,14 @@ class SqliteIndex:
             self._record_change(conn, record)
             return True
 
-    def apply_render(self, record: EntryRecord) -> bool:
+    def apply_render(self, record: EntryRecord, *, replace_file: bool = False) -> bool:
         if record.sequencer is None:
             raise ValueError("an event write needs the event's sequencer")
         with self._db.transaction() as conn:
             row = self._row(conn, record.collection, record.stage, record.slug)
             same_source = row is None or row["file"] == record.source_file
+            if not same_source and not row["deleted"] and not replace_file:  # type: ignore[index]
+                raise OtherFile(row["file"])  # type: ignore[index]
             if (
                 row is not None
                 and same_source
@@ -368,10 +378,13 @@ class SqliteIndex:
         version_id: str | None,
         sequencer: str,
         file: str | None = None,
+        replace_file: bool = False,
     ) -> bool:
         with self._db.transaction() as conn:
             row = self._row(conn, collection, stage, slug)
             same_source = row is None or file is None or row["file"] == file
+            if not same_source and not row["deleted"] and not replace_file:  # type: ignore[index]
+                raise OtherFile(row["file"])  # type: ignore[index]
             if row is not None and same_source and not is_newer(sequencer, row["sequencer"]):
                 return False
             record = failed(
