@@ -15,6 +15,9 @@ from chalicelib.api import (
 )
 from chalicelib.api.middleware import deliver_local_events, problem_middleware
 from chalicelib.api.observability import http_logging, sqs_metrics
+from chalicelib.local_server import tune_chalice_local
+
+tune_chalice_local()  # `chalice local` only: kept-alive clients without the 40 ms stall
 
 app = Chalice(app_name="headless-cms")
 app.api.binary_types.extend(t for t in media.BINARY_TYPES if t not in app.api.binary_types)

@@ -296,3 +296,84 @@ def seed_published(
             container.process_events()
     container.process_events()
     return slugs, time.perf_counter() - started
+
+
+# --- chalice local in a subprocess ---------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, from /proc (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+class LocalServer:
+    """`chalice local` (the README's command) on a fresh data dir under ``root``, with
+    ``env`` added; its log goes to a file (a pipe nobody reads would fill up and stall it)."""
+
+    def __init__(self, root: Path, label: str, env: dict[str, str] | None = None) -> None:
+        import subprocess
+
+        import requests
+
+        self.data = root / f"data-{label}"
+        self.log = (root / f"server-{label}.log").open("wb")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        chalice = Path(sys.executable).parent / "chalice"
+        environment = {**os.environ, "CMS_DATA_DIR": str(self.data), "CMS_ADMIN_KEY": ADMIN_KEY}
+        environment.pop("CMS_BACKEND", None)
+        environment.update(env or {})
+        command = [str(chalice), "local", "--stage", "local", "--no-autoreload"]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port)],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("chalice local did not start") from None
+                time.sleep(0.2)
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds so far: the server process, and its render workers together."""
+        workers = sum(_cpu_seconds(child) for child in _children(self.process.pid))
+        return _cpu_seconds(self.process.pid), workers
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()

@@ -16,6 +16,8 @@ from .domain.collections import Collection
 from .domain.entries import EntryRecord, Stage
 from .domain.media import MediaDerived, MediaMeta, MediaRecord
 from .domain.object_keys import InvalidObjectKey as InvalidObjectKey  # re-exported
+from .domain.render_budget import RenderBudget, render_within
+from .domain.rendering import Rendered
 from .domain.webhooks import Delivery
 
 # --- Object store (S3-shaped) -------------------------------------------------------------
@@ -357,6 +359,34 @@ class SystemClock:
         return dt.datetime.now(dt.UTC)
 
 
+class Renderer(Protocol):
+    """Renders one entry's Markdown under a budget; ``RenderRefused`` when it will not."""
+
+    def render(
+        self,
+        body: str,
+        *,
+        summary: str | None,
+        front_matter: dict[str, Any] | None,
+        budget: RenderBudget,
+    ) -> Rendered: ...
+
+
+class InProcessRenderer:
+    """In the calling thread: the CPU budget holds where signals reach (a Lambda handler, a
+    process's main thread); the local backend renders in worker processes instead."""
+
+    def render(
+        self,
+        body: str,
+        *,
+        summary: str | None,
+        front_matter: dict[str, Any] | None,
+        budget: RenderBudget,
+    ) -> Rendered:
+        return render_within(budget, body, summary=summary, front_matter=front_matter)
+
+
 @dataclass
 class Backend:
     """Everything a service may touch, bundled once per container."""
@@ -370,3 +400,4 @@ class Backend:
     webhook_log: WebhookLog
     outbox: Outbox
     clock: Clock = field(default_factory=SystemClock)
+    renderer: Renderer = field(default_factory=InProcessRenderer)

@@ -6,13 +6,18 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .domain.limits import Limits
 from .domain.media import MediaSettings
+from .domain.render_budget import RenderBudget
 from .ports import Backend
+
+if TYPE_CHECKING:
+    from .adapters.local.render_workers import RenderWorkers
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,10 @@ def limits_from_env(*, settle_default: float = 0.0) -> Limits:
         max_body_bytes=_int_env("CMS_MAX_BODY_BYTES", base.max_body_bytes),
         max_markdown_bytes=_int_env("CMS_MAX_MARKDOWN_BYTES", base.max_markdown_bytes),
         media=MediaSettings.from_env(),
+        render_budget=RenderBudget(
+            cpu_seconds=_float_env("CMS_RENDER_BUDGET_SECONDS", RenderBudget.cpu_seconds),
+            max_depth=_int_env("CMS_RENDER_MAX_DEPTH", RenderBudget.max_depth),
+        ),
     )
 
 
@@ -67,10 +76,11 @@ class Container:
         """Local backend: deliver pending object events now. AWS: Lambda does it."""
         return int(self.events.deliver_all()) if self.events is not None else 0
 
-    def defer_events(self) -> None:
-        """Local backend: this request's events go to the background thread (bulk writes)."""
+    def defer_events(self, lane: str = "") -> None:
+        """Local backend: this request's events go to the background threads (bulk writes),
+        taking turns with other lanes (one per importing key)."""
         if self.events is not None:
-            self.events.defer()
+            self.events.defer(lane)
 
 
 def upload_secret(config: Any) -> bytes:
@@ -98,6 +108,7 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
     )
     queue = event_queue.EventQueue(objects_db)
     config = JsonConfigStore(data_dir / "config.json")
+    workers = render_workers(lambda: (delivery.serving_request(), queue.claimed_lane()))
     backend = Backend(
         objects=object_store.LocalObjectStore(
             objects_db,
@@ -113,6 +124,8 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
         webhook_log=LocalWebhookLog(objects_db),
         outbox=event_queue.LocalOutbox(queue),
     )
+    if workers is not None:
+        backend.renderer = workers
 
     def drain(**scope: Any) -> int:
         return queue.drain(
@@ -123,24 +136,34 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
             **scope,
         )
 
+    delivery = LocalEventDelivery(
+        queue,
+        drain,
+        max_delay_seconds=_float_env("CMS_LOCAL_DEFER_SECONDS", 10.0),
+        threads=workers.count if workers is not None else 1,
+    )
     if index_is_new:  # an index of an earlier version: rebuilt from the objects, once
         from .services.reindex import reindex
 
         log.warning("the index in %s is of an earlier version: rebuilding it", data_dir)
         reindex(backend, limits)
         sqlite_index.mark_rebuilt(index_db)
-    delivery = LocalEventDelivery(
-        queue,
-        drain,
-        max_delay_seconds=_float_env("CMS_LOCAL_DEFER_SECONDS", 10.0),
-    )
+    closers = [delivery.stop, queue.close, objects_db.close, index_db.close]
+    if workers is not None:
+        workers.start()
+        closers.insert(1, workers.close)
     return Container(
-        backend=backend,
-        limits=limits,
-        backend_name="local",
-        events=delivery,
-        closers=[delivery.stop, objects_db.close, index_db.close],
+        backend=backend, limits=limits, backend_name="local", events=delivery, closers=closers
     )
+
+
+def render_workers(priority: Callable[[], tuple[bool, str]]) -> RenderWorkers | None:
+    """``CMS_RENDER_WORKERS`` local render processes (one per core by default); 0 renders in
+    the calling thread, where the CPU budget holds in the main thread only."""
+    from .adapters.local.render_workers import RenderWorkers, default_worker_count
+
+    count = _int_env("CMS_RENDER_WORKERS", default_worker_count())
+    return RenderWorkers(count, priority=priority) if count > 0 else None
 
 
 def build_aws(limits: Limits) -> Container:

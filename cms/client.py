@@ -13,7 +13,6 @@ Thread-safe: each thread gets its own HTTP session, so one client can feed a thr
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import json
 import random
 import threading
@@ -51,16 +50,6 @@ DIRECT_UPLOAD_LIMIT = 4 * 1024 * 1024  # the server's CMS_MEDIA_MAX_DIRECT_BYTES
 RETRY_STATUSES = frozenset({429, 503})
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 JSON_TYPES = ("application/json", "application/problem+json")
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def retry_after_seconds(header: str | None) -> float | None:
@@ -110,7 +99,7 @@ class Client:
         max_retries: int = 4,
         max_retry_wait: float = 30.0,
         connect_retries: int = 2,
-        keep_alive: bool | None = None,
+        keep_alive: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         parts = urlsplit(url)
@@ -122,10 +111,7 @@ class Client:
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self.connect_retries = connect_retries
-        # chalice local's server sends headers and body in two writes with Nagle on: on a
-        # kept-alive connection each response then waits ~40 ms for the client's delayed
-        # ACK. A fresh loopback connection costs ~0.1 ms, so loopback goes without keep-alive.
-        self.keep_alive = (not _is_loopback(self.url)) if keep_alive is None else keep_alive
+        self.keep_alive = keep_alive
         self._sleep = sleep
         self._local = threading.local()
 

@@ -60,7 +60,7 @@ class PumpedEvents:
         if writes:
             self._pump()
 
-    def defer(self) -> None:
+    def defer(self, lane: str = "") -> None:
         pass
 
     def deliver_all(self) -> int:

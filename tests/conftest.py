@@ -45,6 +45,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("CMS_DATA_DIR", str(directory))
     monkeypatch.setenv("CMS_ADMIN_KEY", ADMIN_KEY)
     monkeypatch.setenv("CMS_BACKEND", "local")
+    # In-process rendering keeps a test's container light; test_render_workers.py and the
+    # chalice local tests run the worker processes.
+    monkeypatch.setenv("CMS_RENDER_WORKERS", "0")
     wiring.reset()
     yield directory
     wiring.reset()
@@ -62,6 +65,7 @@ CONTRACT_MODULES = {
     "test_sync",
     "test_feeds",
     "test_entry_paths",
+    "test_render_budget",
 }
 
 

@@ -227,9 +227,9 @@ def test_stop_ends_the_thread(recorder, delivery):
     events = delivery()
     events.kick()
     events.stop()
-    assert events._thread is not None and not events._thread.is_alive()
+    assert events._threads and not any(t.is_alive() for t in events._threads)
     events.kick()  # after stop: nothing starts
-    assert not events._thread.is_alive()
+    assert not any(t.is_alive() for t in events._threads)
 
 
 # --- through the API ---------------------------------------------------------------------------

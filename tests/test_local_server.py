@@ -55,8 +55,9 @@ class LocalServer:
     """`chalice local` on a data dir. Its output goes to a file next to the data dir: it logs
     every request, and a pipe nobody reads would fill up (64 KiB) and stall the server."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"chalice-local-{self.port}.log"
@@ -67,6 +68,8 @@ class LocalServer:
 
     def start(self) -> None:
         env = {**os.environ, "CMS_DATA_DIR": str(self.data_dir), "CMS_ADMIN_KEY": ADMIN_KEY}
+        env.pop("CMS_RENDER_WORKERS", None)  # the default: a render process per core
+        env.update(self.env)
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -220,3 +223,72 @@ def test_media_over_http_like_curl(server: LocalServer) -> None:
     html = requests.get(f"{url}/v1/content/blog/with-a-photo", timeout=10).json()["html"]
     assert f'srcset="{url}/v1/media/{media_id}/files/320.webp 320w' in html
     assert 'width="1200" height="800"' in html
+
+
+def test_kept_alive_connections_do_not_stall(server: LocalServer) -> None:
+    """A kept-alive client (site generators, browsers, requests.Session) gets each response as
+    fast as a new connection does, not ~40 ms later (Nagle against the delayed ACK)."""
+    with requests.Session() as session:
+        times = []
+        for _ in range(30):
+            started = time.perf_counter()
+            assert session.get(f"{server.url}/health", timeout=10).status_code == 200
+            times.append(time.perf_counter() - started)
+    assert sorted(times)[len(times) // 2] < 0.02
+
+
+def test_a_runaway_batch_delays_no_one(tmp_path: Path) -> None:
+    """Three hostile bodies sent as a batch are rendered by the worker processes under the
+    budget: an ordinary entry written meanwhile renders at once, /health answers quickly, and
+    the hostile ones end as failed renders with the reason, once, not in the dead letters."""
+    running = LocalServer(
+        tmp_path / "cms-data", env={"CMS_RENDER_WORKERS": "2", "CMS_RENDER_BUDGET_SECONDS": "1"}
+    )
+    running.start()
+    try:
+        url = running.url
+        requests.put(f"{url}/v1/manage/collections/blog", json={}, headers=AUTH, timeout=10)
+        hostile = ["[" * 300_000, "![" * 150_000, "<a " * 100_000]
+        items = [
+            {"slug": f"hostile-{n}", "front_matter": {"title": f"H{n}"}, "body": body}
+            for n, body in enumerate(hostile)
+        ]
+        r = requests.post(
+            f"{url}/v1/manage/batch/blog", json={"items": items}, headers=AUTH, timeout=30
+        )
+        assert r.status_code == 200, r.text
+        started = time.monotonic()
+        health = []
+        while time.monotonic() - started < 0.5:
+            sent = time.monotonic()
+            assert requests.get(f"{url}/health", timeout=5).status_code == 200
+            health.append(time.monotonic() - sent)
+        assert max(health) < 0.1
+        sent = time.monotonic()
+        r = requests.post(
+            f"{url}/v1/manage/content/blog",
+            json={"front_matter": {"title": "Ordinary"}, "body": "Just *text*."},
+            headers=AUTH,
+            timeout=30,
+        )
+        assert r.status_code == 201, r.text
+        entry = requests.get(f"{url}/v1/manage/content/blog/ordinary", headers=AUTH, timeout=10)
+        assert entry.json()["render"]["status"] == "rendered"  # its own render came first
+        assert time.monotonic() - sent < 1.0  # not behind the hostile renders
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            renders = [
+                requests.get(
+                    f"{url}/v1/manage/content/blog/hostile-{n}", headers=AUTH, timeout=10
+                ).json()["render"]
+                for n in range(len(hostile))
+            ]
+            if all(render["status"] != "pending" for render in renders):
+                break
+            time.sleep(0.2)
+        assert [render["status"] for render in renders] == ["failed"] * 3
+        assert all(render["error"].startswith("render-too-complex") for render in renders)
+        dead = requests.get(f"{url}/v1/manage/events/dead-letters", headers=AUTH, timeout=10)
+        assert dead.json()["items"] == []
+    finally:
+        running.stop()

@@ -151,10 +151,10 @@ def _upsert(collection: str, item: Any) -> dict[str, Any]:
 @route(bp, PATH, methods=["POST"], content_types=[JSON])
 def batch_upsert(collection: str) -> Response:
     request = bp.current_request
-    require(request, "content:write")
+    principal = require(request, "content:write")
     c = container()
     require_collection(c.backend, collection)
-    c.defer_events()  # locally rendered in the background, as on AWS (event_delivery.py)
+    c.defer_events(principal.key_id)  # rendered in the background, as on AWS (event_delivery.py)
     data = json_object(request)
     items = data.get("items")
     unknown = sorted(set(data) - {"items"})

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .errors import BadRequest
 from .media import MediaSettings
+from .render_budget import RenderBudget
 
 
 def is_ascii_int(text: str) -> bool:
@@ -29,4 +30,5 @@ class Limits:
     default_page_size: int = 20
     max_page_size: int = 100
     media: MediaSettings = field(default_factory=MediaSettings)
+    render_budget: RenderBudget = field(default_factory=RenderBudget)
     sync_settle_seconds: float = 0.0  # see services.sync

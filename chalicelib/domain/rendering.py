@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .render_budget import check_html_depth
 from .sized_lru import SizedLru
 
 RENDERER_VERSION = "3"  # bump when the output for the same source changes
@@ -192,6 +193,13 @@ def _markdown() -> Any:
         _local.md = md
     md.reset()
     return md
+
+
+def warm() -> None:
+    """Load the parser and the sanitizer now (the first render would otherwise)."""
+    _get_cleaner()
+    if getattr(_local, "md", None) is None:
+        _markdown()
 
 
 def _toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -394,20 +402,19 @@ def render_markdown(
       shortcodes (with their inner content) or video links.
     - ``reading_time_minutes``: ``ceil(word_count / 230)``, so at least 1 for any words.
     """
-    summary_text = summary.strip() if summary is not None else ""
-    if not body or not body.strip():
+    found = remembered(body, summary=summary, front_matter=front_matter)
+    if found is not None:
+        return found
+    summary_text = _summary_text(summary)
+    if not body.strip():
         return Rendered(html="", toc=[], excerpt=summary_text, word_count=0, reading_time_minutes=0)
-
-    key = _memo_key(body, summary_text, front_matter)
-    found = _memo.get(key)
-    if found is not None:  # each caller gets a toc of its own to keep
-        return replace(found, toc=copy.deepcopy(found.toc))
     md = _markdown()
     try:
         raw = md.convert_with(body, front_matter)
     except BaseException:
         _local.md = None  # a conversion cut short leaves the instance's state half-built
         raise
+    check_html_depth(raw)  # before the sanitizer, whose parser no timer can interrupt
     toc = _toc(md.toc_tokens)
     # A shortcode that renders to nothing, or a block shortcode written inside a paragraph,
     # can leave an empty paragraph behind.
@@ -423,5 +430,24 @@ def render_markdown(
         word_count=words,
         reading_time_minutes=_reading_time(words),
     )
-    _memo.put(key, rendered)
+    remember(body, rendered, summary=summary, front_matter=front_matter)
     return replace(rendered, toc=copy.deepcopy(rendered.toc))
+
+
+def remembered(
+    body: str, *, summary: str | None, front_matter: dict[str, Any] | None
+) -> Rendered | None:
+    """The memoized rendering of this source, if any (a copy the caller may keep)."""
+    found = _memo.get(_memo_key(body, _summary_text(summary), front_matter))
+    return None if found is None else replace(found, toc=copy.deepcopy(found.toc))
+
+
+def remember(
+    body: str, rendered: Rendered, *, summary: str | None, front_matter: dict[str, Any] | None
+) -> None:
+    if body.strip():
+        _memo.put(_memo_key(body, _summary_text(summary), front_matter), rendered)
+
+
+def _summary_text(summary: str | None) -> str:
+    return summary.strip() if summary is not None else ""

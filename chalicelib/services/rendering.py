@@ -29,10 +29,8 @@ from ..domain.errors import CMSError, ValidationFailed
 from ..domain.limits import Limits
 from ..domain.names import validate_collection_name
 from ..domain.paths import path_of_file
-from ..domain.rendering import (  # Markdown itself loads on the first render
-    RENDERER_VERSION,
-    render_markdown,
-)
+from ..domain.render_budget import RenderRefused
+from ..domain.rendering import RENDERER_VERSION  # Markdown itself loads on the first render
 from ..domain.s3_events import ObjectEvent
 from ..domain.timeutil import to_iso
 from ..ports import Backend, ObjectInfo, ObjectNotFound, ObjectPreconditionFailed, OtherFile
@@ -199,10 +197,12 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
     fields = derive(normalized, source, path, file)
     source_sha = sha256_hex(stored.data)
     try:
-        rendered = render_markdown(body, summary=fields.summary, front_matter=source)
-    except RecursionError:  # Python-Markdown recurses per nesting level
-        too_deep = "render-too-complex: the document is nested too deeply to render."
-        _failed(backend, event, stage, collection_name, path, file, too_deep, stored.info)
+        rendered = backend.renderer.render(
+            body, summary=fields.summary, front_matter=source, budget=limits.render_budget
+        )
+    except RenderRefused as refused:  # recorded once, never retried: it would fail again
+        _failed(backend, event, stage, collection_name, path, file, str(refused), stored.info)
+        backend.index.record_object_error(event.key, str(refused), event.sequencer)
         return
     target = html_key(collection_name, path, source_sha)
     with contextlib.suppress(ObjectPreconditionFailed):  # content-addressed: written once

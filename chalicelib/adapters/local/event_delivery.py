@@ -10,11 +10,13 @@ work apart from the API. The local backend has one process, so it chooses:
   AWS; a background thread handles its events when no request is in flight, so the next
   batch gets the CPU rather than waiting behind renders. It waits at most ``max_delay``
   seconds for a quiet moment, then works between requests anyway;
-- the same thread handles what else is queued: messages delayed on purpose (webhook retries),
+- the same threads handle what else is queued: messages delayed on purpose (webhook retries),
   and messages a stopped process held when it died, once their lease runs out.
 
-The background thread never takes a message that a write request in flight may still
-deliver itself: only ids up to the oldest in-flight write request's starting mark.
+There are ``threads`` background threads (one per render worker), so every worker process
+has work while a bulk write renders. They never take a message that a write request in
+flight may still deliver itself: only ids up to the oldest in-flight write request's
+starting mark.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class LocalEventDelivery:
         quiet_seconds: float = 0.05,
         max_delay_seconds: float = 10.0,
         join_seconds: float = 60.0,
+        threads: int = 1,
     ) -> None:
         self._queue = queue
         self._drain = drain
@@ -52,10 +55,11 @@ class LocalEventDelivery:
         self._marks: dict[int, int] = {}  # write requests in flight: thread id -> mark
         self._last_finished = 0.0
         self._kicks = 0
+        self._working = 0
         self._request = threading.local()
-        self._kicked = threading.Event()
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread_count = max(1, threads)
+        self._threads: list[threading.Thread] = []
         self._idle = threading.Event()
         self._idle.set()
 
@@ -70,6 +74,7 @@ class LocalEventDelivery:
             if writes:  # taken under the lock, so the thread's horizon sees it (_horizon)
                 self._marks[thread] = self._queue.last_id()
         self._request.deferred = False
+        self._request.active = True
         if writes:
             self._queue.start_recording()
         try:
@@ -82,8 +87,10 @@ class LocalEventDelivery:
             except Exception:  # the write is durable; its events stay queued for the thread
                 log.exception("delivering local events failed")
             finally:
+                self._request.active = False
                 if writes:
                     self._queue.stop_recording()
+                    self._queue.set_lane("")
                 with self._state:
                     self._in_flight -= 1
                     self._marks.pop(thread, None)
@@ -92,9 +99,14 @@ class LocalEventDelivery:
                 if writes:
                     self.kick()
 
-    def defer(self) -> None:
-        """This request's events go to the background thread (a bulk write)."""
+    def defer(self, lane: str = "") -> None:
+        """This request's events go to the background threads (a bulk write), in ``lane``."""
         self._request.deferred = True
+        self._queue.set_lane(lane)
+
+    def serving_request(self) -> bool:
+        """Whether this thread is handling an HTTP request (its renders come first)."""
+        return bool(getattr(self._request, "active", False))
 
     def pending(self) -> int:
         return self._queue.pending()
@@ -112,13 +124,12 @@ class LocalEventDelivery:
         with self._state:
             self._kicks += 1
             self._idle.clear()
-            self._kicked.set()
             self._state.notify_all()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="cms-local-events", daemon=True
-                )
-                self._thread.start()
+            self._threads = [t for t in self._threads if t.is_alive()]
+            while len(self._threads) < self._thread_count:
+                thread = threading.Thread(target=self._run, name="cms-local-events", daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
     def wait_until_idle(self, timeout: float = 30.0) -> bool:
         """Block until the background thread has nothing visible left to do (tests, tools)."""
@@ -127,41 +138,50 @@ class LocalEventDelivery:
     def stop(self) -> None:
         """End the thread after the message in hand (it checks between messages)."""
         self._stopping.set()
-        self._kicked.set()
         with self._state:
             self._state.notify_all()
-        if self._thread is not None:
-            self._thread.join(self.join_seconds)
-            if self._thread.is_alive():
-                log.error("the local event thread did not stop within %s s", self.join_seconds)
+            threads = list(self._threads)
+        deadline = time.monotonic() + self.join_seconds
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                log.error("a local event thread did not stop within %s s", self.join_seconds)
 
     def _run(self) -> None:
+        seen = -1
         while not self._stopping.is_set():
-            self._kicked.wait(timeout=self._sleep_seconds())
-            self._kicked.clear()
+            sleep = self._sleep_seconds()
+            with self._state:
+                if self._kicks == seen and not self._stopping.is_set():
+                    self._state.wait(timeout=sleep)
+                seen = self._kicks
             if self._stopping.is_set():
                 return
             try:
                 self._work()
             except Exception:
-                log.exception("the local event thread failed; it retries on the next write")
+                log.exception("a local event thread failed; it retries on the next write")
                 self._stopping.wait(1.0)
 
     def _work(self) -> None:
         with self._state:
             kicks = self._kicks
+            self._working += 1
         started = time.monotonic()
-        while not self._stopping.is_set():
-            self._wait_for_quiet(started)
-            if self._stopping.is_set():
-                return
-            if self._drain(max_messages=1, up_to_id=self._horizon()) == 0:
-                break
-        visible = self._queue.next_visible_at()
-        with self._state:
-            nothing_to_do = visible is None or visible > time.time()
-            if nothing_to_do and self._kicks == kicks:  # no kick came in meanwhile
-                self._idle.set()
+        try:
+            while not self._stopping.is_set():
+                self._wait_for_quiet(started)
+                if self._stopping.is_set():
+                    return
+                if self._drain(max_messages=1, up_to_id=self._horizon()) == 0:
+                    break
+        finally:
+            visible = self._queue.next_visible_at()
+            with self._state:
+                self._working -= 1
+                nothing_to_do = visible is None or visible > time.time()
+                if nothing_to_do and self._kicks == kicks and self._working == 0:
+                    self._idle.set()  # no kick came in meanwhile, no other thread at work
 
     def _sleep_seconds(self) -> float | None:
         visible = self._queue.next_visible_at()

@@ -3,6 +3,14 @@
 Messages become invisible while a worker holds them (a lease), are retried up to
 ``max_receives`` times, then move to the dead-letter table where editors can see them and
 an admin can redrive them. At-least-once, like SQS: handlers must be idempotent.
+
+Leases are short (``lease_seconds``) and renewed by a heartbeat thread while a message is
+in hand, so the messages of a process that died are visible again a few seconds later.
+
+Each message belongs to a lane: ``""`` for a write request's own events, retries and
+webhook deliveries; the importing key's id for a bulk write (``set_lane``). The background
+drain takes the ``""`` lane first, then the other lanes in turn, so one import never
+starves another.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ CREATE TABLE IF NOT EXISTS event_queue (
     body TEXT NOT NULL,
     receives INTEGER NOT NULL DEFAULT 0,
     visible_at REAL NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    lane TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS event_queue_visible ON event_queue (visible_at, id);
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -42,6 +51,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 
 log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], None]
+Claimed = tuple[int, dict[str, Any], int, str]  # id, body, receives, lane
 DeadLetterHook = Callable[[dict[str, Any], str], None]
 
 
@@ -51,7 +61,7 @@ class EventQueue:
         db: Database,
         *,
         max_receives: int = 3,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = 6.0,
         retry_delay_seconds: float = 0.0,
     ) -> None:
         self._db = db
@@ -60,18 +70,53 @@ class EventQueue:
         self.retry_delay_seconds = retry_delay_seconds
         self._draining = threading.local()
         self._recording = threading.local()
+        self._lanes = threading.local()
+        self._turns: dict[str, int] = {}  # lane -> when it was last served
+        self._turn = 0
+        self._held: set[int] = set()  # ids this process is handling (their leases renewed)
+        self._held_lock = threading.Lock()
+        self._heartbeat: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """A queue written before lanes existed gains the column (its messages: lane "")."""
+        conn = self._db.connection()
+        columns = {row["name"] for row in conn.execute("PRAGMA table_info(event_queue)")}
+        if "lane" not in columns:
+            conn.execute("ALTER TABLE event_queue ADD COLUMN lane TEXT NOT NULL DEFAULT ''")
+        conn.execute("CREATE INDEX IF NOT EXISTS event_queue_lane ON event_queue (lane, id)")
+
+    def close(self) -> None:
+        self._closed.set()
+
+    # --- lanes ------------------------------------------------------------------------------
+
+    def set_lane(self, lane: str) -> None:
+        """The messages this thread adds from now on go to ``lane`` (``""``: interactive)."""
+        self._lanes.adding = lane
+
+    def claimed_lane(self) -> str:
+        """The lane of the message this thread is handling (``""`` when none)."""
+        return str(getattr(self._lanes, "claimed", ""))
+
+    def _adding_lane(self) -> str:
+        return str(getattr(self._lanes, "adding", ""))
 
     def enqueue(self, conn: Connection, body: dict[str, Any]) -> None:
         """Add a message inside the caller's transaction (so it commits with the change)."""
-        cursor = conn.execute("INSERT INTO event_queue (body) VALUES (?)", (json.dumps(body),))
+        cursor = conn.execute(
+            "INSERT INTO event_queue (body, lane) VALUES (?, ?)",
+            (json.dumps(body), self._adding_lane()),
+        )
         self._record(cursor.lastrowid)
 
     def send(self, body: dict[str, Any], *, delay_seconds: float = 0) -> None:
         """Add a message in a transaction of its own, visible after ``delay_seconds``."""
         with self._db.transaction() as conn:
             cursor = conn.execute(
-                "INSERT INTO event_queue (body, visible_at) VALUES (?, ?)",
-                (json.dumps(body), time.time() + delay_seconds),
+                "INSERT INTO event_queue (body, visible_at, lane) VALUES (?, ?, ?)",
+                (json.dumps(body), time.time() + delay_seconds, self._adding_lane()),
             )
         self._record(cursor.lastrowid)
 
@@ -142,7 +187,8 @@ class EventQueue:
                     claimed = self._claim(up_to_id)
                 if claimed is None:
                     return handled
-                message_id, body, receives = claimed
+                message_id, body, receives, lane = claimed
+                self._lanes.claimed = lane
                 try:
                     handler(body)
                 except Exception as exc:
@@ -159,33 +205,102 @@ class EventQueue:
                     self._db.connection().execute(
                         "DELETE FROM event_queue WHERE id = ?", (message_id,)
                     )
+                finally:
+                    self._lanes.claimed = ""
+                    with self._held_lock:
+                        self._held.discard(message_id)
                 handled += 1
             return handled
         finally:
             self._draining.active = False
 
-    def _claim(self, up_to_id: int | None) -> tuple[int, dict[str, Any], int] | None:
+    def _claim(self, up_to_id: int | None) -> Claimed | None:
+        """The oldest visible message of the lane whose turn it is: ``""`` first, then the
+        lane served longest ago."""
         last = up_to_id if up_to_id is not None else 2**63 - 1
-        return self._claim_where("id <= ?", last)
-
-    def _claim_id(self, message_id: int) -> tuple[int, dict[str, Any], int] | None:
-        return self._claim_where("id = ?", message_id)
-
-    def _claim_where(self, condition: str, value: int) -> tuple[int, dict[str, Any], int] | None:
         now = time.time()
         with self._db.transaction() as conn:
-            row = conn.execute(
-                "SELECT id, body, receives FROM event_queue"
-                f" WHERE {condition} AND visible_at <= ? ORDER BY id LIMIT 1",
-                (value, now),
-            ).fetchone()
-            if row is None:
+            heads = []
+            for lane in self._waiting_lanes(conn):
+                row = conn.execute(
+                    "SELECT id FROM event_queue WHERE lane = ? AND id <= ? AND visible_at <= ?"
+                    " ORDER BY id LIMIT 1",
+                    (lane, last, now),
+                ).fetchone()
+                if row is not None:
+                    if lane == "":
+                        return self._take(conn, row["id"], now)
+                    heads.append((self._turns.get(lane, -1), row["id"], lane))
+            if not heads:
                 return None
-            conn.execute(
-                "UPDATE event_queue SET receives = receives + 1, visible_at = ? WHERE id = ?",
-                (now + self.lease_seconds, row["id"]),
+            _, message_id, lane = min(heads)
+            self._turn += 1
+            self._turns = {**{h[2]: self._turns.get(h[2], -1) for h in heads}, lane: self._turn}
+            return self._take(conn, message_id, now)
+
+    @staticmethod
+    def _waiting_lanes(conn: Connection) -> list[str]:
+        """The distinct lanes, in order, by index seeks (one per lane, not a scan)."""
+        rows = conn.execute(
+            "WITH RECURSIVE lanes(lane) AS ("
+            " SELECT MIN(lane) FROM event_queue"
+            " UNION ALL"
+            " SELECT (SELECT MIN(lane) FROM event_queue WHERE lane > lanes.lane)"
+            " FROM lanes WHERE lane IS NOT NULL)"
+            " SELECT lane FROM lanes WHERE lane IS NOT NULL"
+        ).fetchall()
+        return [row["lane"] for row in rows]
+
+    def _claim_id(self, message_id: int) -> Claimed | None:
+        now = time.time()
+        with self._db.transaction() as conn:
+            return self._take(conn, message_id, now)
+
+    def _take(self, conn: Connection, message_id: int, now: float) -> Claimed | None:
+        row = conn.execute(
+            "SELECT id, body, receives, lane FROM event_queue WHERE id = ? AND visible_at <= ?",
+            (message_id, now),
+        ).fetchone()
+        if row is None:
+            return None
+        conn.execute(
+            "UPDATE event_queue SET receives = receives + 1, visible_at = ? WHERE id = ?",
+            (now + self.lease_seconds, message_id),
+        )
+        with self._held_lock:
+            self._held.add(message_id)
+        self._beat()
+        return message_id, json.loads(row["body"]), row["receives"] + 1, row["lane"]
+
+    # --- the heartbeat ----------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        """Start the thread that renews the leases of held messages (once per process)."""
+        if self._heartbeat is None or not self._heartbeat.is_alive():
+            self._heartbeat = threading.Thread(
+                target=self._renew_leases, name="cms-queue-heartbeat", daemon=True
             )
-        return row["id"], json.loads(row["body"]), row["receives"] + 1
+            self._heartbeat.start()
+
+    def _renew_leases(self) -> None:
+        while not self._closed.wait(self.lease_seconds / 3):
+            with self._held_lock:
+                held = sorted(self._held)
+            if not held:
+                continue
+            try:
+                self.renew(held)
+            except Exception:
+                log.exception("renewing the leases of held messages failed")
+
+    def renew(self, ids: list[int]) -> None:
+        """Extend the leases of messages this process is still handling."""
+        visible_at = time.time() + self.lease_seconds
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "UPDATE event_queue SET visible_at = ? WHERE id = ? AND visible_at > ?",
+                [(visible_at, message_id, time.time()) for message_id in ids],
+            )
 
     def _failed(
         self, message_id: int, body: dict[str, Any], receives: int, error: str, trace: str

@@ -1,0 +1,71 @@
+"""A local render worker process: ``python -m chalicelib.adapters.local.render_worker``.
+
+It reads jobs from stdin and writes results to stdout, one length-prefixed pickle frame each
+(the parent is the only peer: both ends are this code). Each job renders in this process's
+main thread under the CPU timer of ``domain.render_budget``; the pool in
+``render_workers.py`` kills the process if it ever outlives the budget anyway.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import sys
+from typing import IO, Any
+
+from ...domain.render_budget import RenderBudget, RenderRefused, render_within
+
+_LENGTH = struct.Struct("!I")
+READY = "ready"
+
+
+def write_frame(stream: IO[bytes], message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    while size:
+        chunk = stream.read(size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next message; None at the end of the stream (the peer is gone)."""
+    head = _read_exactly(stream, _LENGTH.size)
+    if head is None:
+        return None
+    data = _read_exactly(stream, _LENGTH.unpack(head)[0])
+    return None if data is None else pickle.loads(data)
+
+
+def handle(job: dict[str, Any]) -> tuple[str, Any]:
+    budget = RenderBudget(**job["budget"])
+    try:
+        rendered = render_within(
+            budget, job["body"], summary=job["summary"], front_matter=job["front_matter"]
+        )
+    except RenderRefused as refused:
+        return ("refused", (refused.code, refused.detail))
+    return ("rendered", rendered)
+
+
+def main() -> None:
+    from ...domain.rendering import warm
+
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    warm()
+    write_frame(replies, READY)
+    while (job := read_frame(requests)) is not None:
+        write_frame(replies, handle(job))
+
+
+if __name__ == "__main__":
+    main()

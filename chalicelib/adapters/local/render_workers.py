@@ -1,0 +1,275 @@
+"""The Renderer port on local worker processes: every core renders, no render blocks a request.
+
+``CMS_RENDER_WORKERS`` processes (one per core by default) run ``render_worker.py``. A thread
+that needs a rendering takes an idle worker, sends the job and waits for the reply:
+
+- **Budget.** The worker renders under the CPU-time timer of ``domain.render_budget`` and
+  answers ``refused`` when it runs out. Should a worker not answer within twice the budget
+  plus ``grace_seconds`` (code that never returns to the interpreter), it is killed, the job
+  is refused as too complex, and a fresh worker starts in the background.
+- **Scheduling.** When a worker frees up it goes to the most urgent waiting thread: a write
+  request's own renders first (an editor is waiting), then background work, taking turns
+  between lanes (one lane per importing key, see ``event_queue.py``) so no batch starves
+  another.
+- **Memo.** A rendering this process already has (an entry's draft and its published
+  snapshot share one body) is not sent to a worker at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ...domain.render_budget import RENDER_ERROR, RenderBudget, RenderRefused, over_budget
+from ...domain.rendering import Rendered, remember, remembered
+from .render_worker import READY, read_frame, write_frame
+
+log = logging.getLogger(__name__)
+
+Priority = Callable[[], tuple[bool, str]]  # (interactive, lane) of the calling thread
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+BOOT_SECONDS = 60.0
+
+
+def default_worker_count() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class _Lost(Exception):
+    """The worker did not answer: it died, or it was killed for outliving the budget."""
+
+
+class _Gone(_Lost):
+    """The worker had died before the job reached it (the job is not to blame)."""
+
+
+class _Worker:
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(_python_path())}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.adapters.local.render_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=PROJECT_ROOT,
+            env=env,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._requests = self.process.stdin
+        self._replies = self.process.stdout
+
+    def wait_ready(self) -> bool:
+        if not self._readable(BOOT_SECONDS):
+            return False
+        return bool(read_frame(self._replies) == READY)
+
+    def call(self, job: dict[str, Any], timeout: float) -> Any:
+        try:
+            write_frame(self._requests, job)
+        except (BrokenPipeError, OSError) as exc:
+            raise _Gone(f"the render worker is gone ({exc})") from None
+        if not self._readable(timeout):
+            self.kill()
+            raise _Lost("timeout")
+        reply = read_frame(self._replies)
+        if reply is None:
+            code = self.process.wait()
+            raise _Lost(f"the render worker stopped (exit code {code})")
+        return reply
+
+    def _readable(self, timeout: float) -> bool:
+        return bool(select.select([self._replies], [], [], timeout)[0])
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def close(self) -> None:
+        try:
+            self._requests.close()  # the worker exits at the end of its input
+            self.process.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+
+
+def _python_path() -> list[str]:
+    inherited = os.environ.get("PYTHONPATH", "")
+    return [str(PROJECT_ROOT), *([inherited] if inherited else [])]
+
+
+@dataclass(eq=False)
+class _Waiter:
+    interactive: bool
+    lane: str
+    seq: int
+    worker: _Worker | None = field(default=None)
+
+
+class RenderWorkers:
+    def __init__(
+        self,
+        count: int,
+        *,
+        priority: Priority = lambda: (True, ""),
+        grace_seconds: float = 1.0,
+    ) -> None:
+        self.count = count
+        self.grace_seconds = grace_seconds
+        self._priority = priority
+        self._state = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._booting = 0
+        self._boot_failures = 0
+        self._waiting: list[_Waiter] = []
+        self._turns: dict[str, int] = {}
+        self._seq = itertools.count()
+        self._dispatches = itertools.count()
+        self._started = False
+        self._closed = False
+        self.killed = 0  # workers killed for outliving the budget (tests, benchmarks)
+
+    # --- the Renderer port ----------------------------------------------------------------
+
+    def render(
+        self,
+        body: str,
+        *,
+        summary: str | None,
+        front_matter: dict[str, Any] | None,
+        budget: RenderBudget,
+    ) -> Rendered:
+        found = remembered(body, summary=summary, front_matter=front_matter)
+        if found is not None:
+            return found
+        job = {
+            "body": body,
+            "summary": summary,
+            "front_matter": front_matter,
+            "budget": {"cpu_seconds": budget.cpu_seconds, "max_depth": budget.max_depth},
+        }
+        interactive, lane = self._priority()
+        for _ in range(self.count + 1):
+            worker = self._acquire(interactive, lane)
+            try:
+                kind, value = worker.call(job, timeout=2 * budget.cpu_seconds + self.grace_seconds)
+            except _Gone:
+                self._replace(worker)
+                continue
+            except _Lost as lost:
+                self._replace(worker)
+                if str(lost) == "timeout":
+                    self.killed += 1
+                    raise over_budget(budget) from None
+                raise RenderRefused(RENDER_ERROR, str(lost)) from None
+            break
+        else:
+            raise RuntimeError("every render worker died before taking the job (see the log)")
+        self._release(worker)
+        if kind == "refused":
+            raise RenderRefused(*value)
+        remember(body, value, summary=summary, front_matter=front_matter)
+        return replace(value, toc=copy.deepcopy(value.toc))
+
+    # --- the pool ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the workers (in the background: a worker is ready once it loaded Markdown)."""
+        with self._state:
+            if self._started or self._closed:
+                return
+            self._started = True
+        for _ in range(self.count):
+            self._spawn()
+
+    def close(self) -> None:
+        with self._state:
+            self._closed = True
+            workers = [*self._idle, *self._busy]
+            self._idle.clear()
+            self._state.notify_all()
+        for worker in workers:
+            worker.close()
+
+    def _spawn(self) -> None:
+        with self._state:
+            if self._closed:
+                return
+            self._booting += 1
+        threading.Thread(target=self._boot, name="cms-render-boot", daemon=True).start()
+
+    def _boot(self) -> None:
+        worker: _Worker | None = None
+        try:
+            worker = _Worker()
+            ready = worker.wait_ready()
+        except OSError:
+            log.exception("a render worker could not start")
+            ready = False
+        with self._state:
+            self._booting -= 1
+            if ready and worker is not None and not self._closed:
+                self._boot_failures = 0
+                self._idle.append(worker)
+                self._dispatch()
+                return
+            self._boot_failures += 1
+            failures = self._boot_failures
+            self._state.notify_all()
+        if worker is not None:
+            worker.kill()
+        if not self._closed:
+            log.error("a render worker failed to start (%d in a row); retrying", failures)
+            time.sleep(min(30.0, 0.5 * 2**failures))
+            self._spawn()
+
+    def _replace(self, worker: _Worker) -> None:
+        with self._state:
+            self._busy.discard(worker)
+        worker.kill()
+        self._spawn()
+
+    def _acquire(self, interactive: bool, lane: str) -> _Worker:
+        self.start()
+        with self._state:
+            waiter = _Waiter(interactive, lane, next(self._seq))
+            self._waiting.append(waiter)
+            self._dispatch()
+            while waiter.worker is None:
+                if self._closed or (self._boot_failures >= 3 and not self._idle and not self._busy):
+                    self._waiting.remove(waiter)
+                    raise RuntimeError("no render worker is running (see the log)")
+                self._state.wait(timeout=1.0)
+            return waiter.worker
+
+    def _release(self, worker: _Worker) -> None:
+        with self._state:
+            self._busy.discard(worker)
+            if self._closed:
+                worker.close()
+                return
+            self._idle.append(worker)
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand idle workers to the most urgent waiters (the lock is held)."""
+        while self._idle and self._waiting:
+            waiter = min(
+                self._waiting,
+                key=lambda w: (not w.interactive, self._turns.get(w.lane, -1), w.seq),
+            )
+            self._waiting.remove(waiter)
+            waiter.worker = self._idle.pop()
+            self._busy.add(waiter.worker)
+            self._turns[waiter.lane] = next(self._dispatches)
+        self._state.notify_all()

@@ -1,0 +1,185 @@
+"""What one document may cost to render: a CPU-time budget and a nesting depth.
+
+Python-Markdown's inline patterns are quadratic on some inputs (``[`` repeated 8,000 times
+takes 12 s) and it recurses once per nesting level, so a small hostile body could hold a
+renderer for minutes. Every render runs under ``RenderBudget``:
+
+- ``check_depth`` refuses, before parsing, a document nested deeper than ``max_depth``
+  (block quotes and list items; a linear scan);
+- ``within_budget`` runs the render under a CPU-time timer (``ITIMER_PROF``) that interrupts
+  it once ``cpu_seconds`` are spent. Signals reach only the main thread, so the timer works
+  where the render runs in a process's main thread: a Lambda handler, a local render worker
+  (``adapters/local/render_workers.py``, which also kills a worker that outlives the
+  budget, the guarantee for code that never returns to the interpreter).
+
+Whatever stops a render (the budget, the depth, a recursion limit, any parser exception)
+becomes ``RenderRefused``: the caller records it on the entry as a failed render, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from .rendering import Rendered
+
+T = TypeVar("T")
+
+TOO_COMPLEX = "render-too-complex"
+RENDER_ERROR = "render-error"
+
+
+@dataclass(frozen=True)
+class RenderBudget:
+    cpu_seconds: float = 2.0
+    max_depth: int = 32
+
+
+class RenderRefused(Exception):
+    """A document this renderer will not (or could not) render; ``code: detail`` is what
+    editors see on the entry."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def over_budget(budget: RenderBudget) -> RenderRefused:
+    return RenderRefused(
+        TOO_COMPLEX,
+        f"rendering took more than the budget of {budget.cpu_seconds:g} s of CPU time.",
+    )
+
+
+class _OverBudget(BaseException):
+    """Raised by the timer; a BaseException so no ``except Exception`` in a parser eats it."""
+
+
+# A line's block quote markers; a list item line's quote markers, indentation and marker.
+_QUOTES = re.compile(r"^(?:[ \t]*>)+", re.MULTILINE)
+_LIST_ITEM = re.compile(r"^((?:[ \t]*>)*)([ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)", re.MULTILINE)
+
+
+def nesting_depth(body: str) -> int:
+    """How deep the deepest line nests: block quote markers, plus list levels estimated from
+    the indentation of list item lines (two columns a level, the least CommonMark allows)."""
+    deepest = max((m.group().count(">") for m in _QUOTES.finditer(body)), default=0)
+    for match in _LIST_ITEM.finditer(body):
+        quotes, indent = match.groups()
+        deepest = max(deepest, quotes.count(">") + 1 + len(indent.expandtabs(4)) // 2)
+    return deepest
+
+
+def check_depth(body: str, budget: RenderBudget) -> None:
+    if budget.max_depth <= 0:
+        return
+    depth = nesting_depth(body)
+    if depth > budget.max_depth:
+        raise RenderRefused(
+            TOO_COMPLEX,
+            f"the document nests {depth} levels deep (block quotes and lists); "
+            f"the limit is {budget.max_depth}.",
+        )
+
+
+# The HTML parser of the sanitizer (native code, which no timer interrupts) walks its stack of
+# open elements at every block start tag, so its time grows with the square of the nesting:
+# 10,000 nested <div> take 0.3 s, 50,000 take 8 s. Real pages nest a few dozen deep.
+MAX_HTML_DEPTH = 512
+_VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr", "param", "keygen"}
+)  # fmt: skip
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+
+
+def html_nesting_depth(html: str) -> int:
+    """How deep the elements of an HTML fragment nest (an end tag closes its element; an
+    element never closed counts as open to the end: an upper bound)."""
+    depth = deepest = 0
+    for match in _HTML_TAG.finditer(html):
+        closing, name, self_closing = match.groups()
+        if self_closing or name.lower() in _VOID_ELEMENTS:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def check_html_depth(html: str, limit: int = MAX_HTML_DEPTH) -> None:
+    depth = html_nesting_depth(html)
+    if depth > limit:
+        raise RenderRefused(
+            TOO_COMPLEX, f"the HTML nests {depth} elements deep; the limit is {limit}."
+        )
+
+
+def timer_available() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _cpu_timer(seconds: float) -> Iterator[None]:
+    """Raise ``_OverBudget`` in this (main) thread once the process has spent ``seconds`` of
+    CPU time; a no-op where signals cannot reach (another thread, no ``setitimer``)."""
+    if seconds <= 0 or not timer_available():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise _OverBudget()
+
+    previous = signal.signal(signal.SIGPROF, expired)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def within_budget(budget: RenderBudget, render: Callable[[], T]) -> T:
+    """``render()`` under the budget; ``RenderRefused`` for whatever stops it."""
+    try:
+        with _cpu_timer(budget.cpu_seconds):
+            return render()
+    except _OverBudget:
+        raise over_budget(budget) from None
+    except RecursionError:
+        raise RenderRefused(
+            TOO_COMPLEX, "the document is nested too deeply for the parser."
+        ) from None
+    except RenderRefused:
+        raise
+    except Exception as exc:  # a parser bug on odd input fails this document, not the queue
+        raise RenderRefused(
+            RENDER_ERROR, f"the parser failed: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def render_within(
+    budget: RenderBudget,
+    body: str,
+    *,
+    summary: str | None = None,
+    front_matter: dict[str, Any] | None = None,
+) -> Rendered:
+    """``render_markdown`` under ``budget``; the parser's modules load before the timer starts,
+    so a cold process is not charged for its imports."""
+    from .rendering import render_markdown, warm
+
+    check_depth(body, budget)
+    warm()
+    return within_budget(
+        budget, lambda: render_markdown(body, summary=summary, front_matter=front_matter)
+    )

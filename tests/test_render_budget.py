@@ -1,0 +1,190 @@
+"""No document can stall rendering: every hostile shape ends, rendered or refused, within the
+CPU budget (plus a little), refused ones with a reason editors can read, after one try."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import pytest
+
+from chalicelib.domain.render_budget import (
+    RENDER_ERROR,
+    TOO_COMPLEX,
+    RenderBudget,
+    RenderRefused,
+    nesting_depth,
+    render_within,
+    within_budget,
+)
+from chalicelib.domain.rendering import clear_memo, render_markdown
+from tests.hostile_markdown import HOSTILE
+
+BUDGET = RenderBudget(cpu_seconds=0.5, max_depth=32)
+SLACK = 0.5  # wall time allowed beyond the budget
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_every_hostile_shape_ends_within_the_budget(name: str) -> None:
+    clear_memo()
+    started = time.monotonic()
+    try:
+        rendered = render_within(BUDGET, HOSTILE[name])
+    except RenderRefused as refused:
+        assert refused.code == TOO_COMPLEX, refused
+        assert any(limit in refused.detail for limit in ("0.5 s", "limit is 32", "limit is 512"))
+    else:
+        assert rendered.html is not None
+    assert time.monotonic() - started < BUDGET.cpu_seconds + SLACK
+
+
+def test_the_quadratic_shapes_are_refused_for_the_budget_not_the_depth() -> None:
+    clear_memo()
+    with pytest.raises(RenderRefused) as refused:
+        render_within(BUDGET, HOSTILE["brackets"])
+    assert str(refused.value) == (
+        "render-too-complex: rendering took more than the budget of 0.5 s of CPU time."
+    )
+
+
+def test_deep_nesting_is_refused_before_parsing() -> None:
+    started = time.monotonic()
+    with pytest.raises(RenderRefused) as refused:
+        render_within(BUDGET, HOSTILE["list-500-deep"])
+    assert "nests 500 levels deep" in refused.value.detail
+    assert "the limit is 32" in refused.value.detail
+    assert time.monotonic() - started < 0.2
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        ("plain text", 0),
+        ("> quote\n>> deeper\n> > > three", 3),
+        ("- a\n  - b\n    - c", 3),
+        ("1. a\n   1. b", 2),
+        ("> - in a quote\n>   - nested", 3),
+        ("```\n- not a list? still counted: cheap and safe\n```", 1),
+        ("\t- tab indented", 3),
+    ],
+)
+def test_nesting_depth(body: str, depth: int) -> None:
+    assert nesting_depth(body) == depth
+
+
+def test_real_site_pages_stay_well_inside_the_limits() -> None:
+    """Every page of the Hugo fixture site (fences in lists, alerts, shortcodes...) renders
+    under the default budget and nests far less deep than the default limit."""
+    from chalicelib.domain import frontmatter
+    from tests.sitegen import HUGO_DOCS
+
+    pages = sorted(HUGO_DOCS.rglob("*.md"))
+    assert len(pages) >= 80
+    for page in pages:
+        body = frontmatter.parse(page.read_text())[1]
+        assert nesting_depth(body) < RenderBudget().max_depth // 2, page
+        render_within(RenderBudget(), body)
+
+
+def test_a_parser_exception_is_a_render_error_not_a_crash() -> None:
+    def broken() -> None:
+        raise IndexError("list index out of range")
+
+    with pytest.raises(RenderRefused) as refused:
+        within_budget(BUDGET, broken)
+    assert refused.value.code == RENDER_ERROR
+    assert "IndexError: list index out of range" in refused.value.detail
+
+
+def test_the_timer_is_disarmed_after_a_render() -> None:
+    import signal
+
+    render_within(BUDGET, "# fine")
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGPROF) in (signal.SIG_DFL, None)
+
+
+def test_a_swallowing_except_exception_cannot_hide_the_budget() -> None:
+    def greedy() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a parser's broad handler
+                sum(range(10_000))
+
+    started = time.monotonic()
+    with pytest.raises(RenderRefused):
+        within_budget(BUDGET, greedy)
+    assert time.monotonic() - started < BUDGET.cpu_seconds + SLACK
+
+
+def test_ordinary_output_is_unchanged_by_the_budget() -> None:
+    document = "# Title\n\nSome *text* with `code`.\n\n```python\nprint(1)\n```\n"
+    clear_memo()
+    plain = render_markdown(document)
+    clear_memo()
+    assert render_within(BUDGET, document) == plain
+
+
+# --- through the API, on both backends ---------------------------------------------------------
+
+
+@pytest.fixture
+def tight(monkeypatch, request):
+    """Entries render under a 0.5 s budget on this test's container (built after this)."""
+    monkeypatch.setenv("CMS_RENDER_BUDGET_SECONDS", str(BUDGET.cpu_seconds))
+    api = request.getfixturevalue("api")
+    api.collection("blog")
+    return api
+
+
+def test_a_runaway_entry_fails_once_and_the_published_version_stays(tight, container) -> None:
+    api = tight
+    base = "/v1/manage/content/blog"
+    created = api.call("POST", base, {"front_matter": {"title": "Doc"}, "body": "Good *text*."})
+    assert created.status_code == 201, created.body
+    assert api.call("POST", f"{base}/doc/publish").status_code == 200
+    served = api.json("GET", "/v1/content/blog/doc")["html"]
+
+    clear_memo()
+    started = time.monotonic()
+    updated = api.call("PATCH", f"{base}/doc", {"body": HOSTILE["brackets"]})
+    assert updated.status_code == 200, updated.body
+    api.call("POST", f"{base}/doc/publish")
+    container.process_events()
+    assert time.monotonic() - started < 2 * (BUDGET.cpu_seconds + SLACK) + 1.0
+
+    render = api.json("GET", f"{base}/doc")["render"]
+    assert render["status"] == "failed"
+    assert render["error"].startswith("render-too-complex: ")
+    assert "0.5 s" in render["error"]
+    assert api.json("GET", "/v1/content/blog/doc")["html"] == served  # the last good one
+    errors = api.json("GET", "/v1/manage/errors")["items"]
+    assert any(e["error"].startswith("render-too-complex") for e in errors)
+    assert api.json("GET", "/v1/manage/events/dead-letters")["items"] == []
+
+    fixed = api.call("PATCH", f"{base}/doc", {"body": "Better *now*."})
+    assert fixed.status_code == 200
+    container.process_events()
+    assert api.json("GET", f"{base}/doc")["render"]["status"] == "rendered"
+    draft_key = "content/blog/doc.md"
+    assert draft_key not in {e["key"] for e in api.json("GET", "/v1/manage/errors")["items"]}
+
+
+def test_deep_nesting_fails_with_the_limit_named(tight, container) -> None:
+    api = tight
+    body = HOSTILE["list-500-deep"]
+    created = api.call(
+        "POST", "/v1/manage/content/blog", {"front_matter": {"title": "Deep"}, "body": body}
+    )
+    assert created.status_code == 201, created.body
+    container.process_events()
+    render = api.json("GET", "/v1/manage/content/blog/deep")["render"]
+    assert render["status"] == "failed"
+    assert "the limit is 32" in render["error"]
+
+
+def test_the_budget_is_configurable(monkeypatch) -> None:
+    from chalicelib.wiring import limits_from_env
+
+    monkeypatch.setenv("CMS_RENDER_BUDGET_SECONDS", "0.75")
+    monkeypatch.setenv("CMS_RENDER_MAX_DEPTH", "12")
+    assert limits_from_env().render_budget == RenderBudget(cpu_seconds=0.75, max_depth=12)

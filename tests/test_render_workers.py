@@ -1,0 +1,230 @@
+"""Local rendering in worker processes: the budget holds in any thread, a runaway render
+delays no other, a hung worker is killed and replaced, interactive renders go first, lanes
+take turns, and the messages of a process that died come back within seconds."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chalicelib.adapters.local.event_queue import EventQueue
+from chalicelib.adapters.local.render_workers import RenderWorkers
+from chalicelib.adapters.local.sqlite import Database
+from chalicelib.domain.render_budget import TOO_COMPLEX, RenderBudget, RenderRefused
+from chalicelib.domain.rendering import clear_memo, render_markdown
+
+BUDGET = RenderBudget(cpu_seconds=0.5, max_depth=32)
+RUNAWAY = "[" * 200_000
+ORDINARY = "# Title\n\nSome *text*, a [link](https://example.com) and `code`.\n"
+
+
+@pytest.fixture
+def pool() -> Iterator[RenderWorkers]:
+    workers = RenderWorkers(2)
+    workers.start()
+    yield workers
+    workers.close()
+
+
+def render(pool: RenderWorkers, body: str, budget: RenderBudget = BUDGET) -> object:
+    return pool.render(body, summary=None, front_matter={}, budget=budget)
+
+
+def refusal(pool: RenderWorkers, body: str) -> RenderRefused:
+    with pytest.raises(RenderRefused) as refused:
+        render(pool, body)
+    return refused.value
+
+
+def test_a_worker_renders_what_the_process_would(pool: RenderWorkers) -> None:
+    clear_memo()
+    from_worker = render(pool, ORDINARY)
+    clear_memo()
+    assert from_worker == render_markdown(ORDINARY)
+
+
+def test_the_budget_holds_from_any_thread(pool: RenderWorkers) -> None:
+    render(pool, ORDINARY)  # the workers are up
+    outcome: list[object] = []
+
+    def in_a_thread() -> None:
+        started = time.monotonic()
+        try:
+            render(pool, RUNAWAY)
+        except RenderRefused as refused:
+            outcome.append((refused.code, time.monotonic() - started))
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join(10)
+    [(code, seconds)] = outcome
+    assert code == TOO_COMPLEX
+    assert seconds < BUDGET.cpu_seconds + 0.5
+
+
+def test_a_runaway_render_does_not_delay_an_ordinary_one(pool: RenderWorkers) -> None:
+    render(pool, ORDINARY)
+    clear_memo()
+    runaway = threading.Thread(target=lambda: refusal(pool, RUNAWAY))
+    runaway.start()
+    time.sleep(0.05)  # the runaway holds a worker now
+    started = time.monotonic()
+    render(pool, "An *ordinary* entry, sent after the runaway one.")
+    assert time.monotonic() - started < 0.3
+    runaway.join(10)
+
+
+def test_a_hung_worker_is_killed_and_replaced(pool: RenderWorkers) -> None:
+    render(pool, ORDINARY)
+    for worker in list(pool._idle):
+        os.kill(worker.process.pid, signal.SIGSTOP)  # deaf to everything, like native code
+    clear_memo()
+    started = time.monotonic()
+    refused = refusal(pool, "hung")
+    assert refused.code == TOO_COMPLEX
+    assert time.monotonic() - started < 2 * BUDGET.cpu_seconds + pool.grace_seconds + 1.0
+    assert pool.killed == 1
+    for worker in list(pool._idle):
+        os.kill(worker.process.pid, signal.SIGCONT)
+    assert render(pool, "after the kill").html == "<p>after the kill</p>"  # type: ignore[attr-defined]
+
+
+def test_a_worker_that_died_while_idle_costs_no_entry_anything(pool: RenderWorkers) -> None:
+    render(pool, ORDINARY)
+    for worker in list(pool._idle):
+        worker.process.kill()
+        worker.process.wait()
+    clear_memo()
+    assert render(pool, "still *fine*").html == "<p>still <em>fine</em></p>"  # type: ignore[attr-defined]
+
+
+def test_interactive_renders_go_before_background_ones() -> None:
+    order: list[str] = []
+    local = threading.local()
+    pool = RenderWorkers(1, priority=lambda: local.priority)
+    pool.start()
+    try:
+        local.priority = (True, "")
+        render(pool, ORDINARY)
+
+        def run(name: str, interactive: bool, lane: str, body: str) -> None:
+            local.priority = (interactive, lane)
+            with contextlib.suppress(RenderRefused):
+                render(pool, body)
+            order.append(name)
+
+        clear_memo()
+        blocker = threading.Thread(target=run, args=("blocker", False, "a", RUNAWAY))
+        blocker.start()
+        time.sleep(0.1)
+        threads = [
+            threading.Thread(target=run, args=(f"batch-{n}", False, "a", f"batch {n}"))
+            for n in range(3)
+        ]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.02)
+        editor = threading.Thread(target=run, args=("editor", True, "", "an edit"))
+        editor.start()
+        for thread in [blocker, *threads, editor]:
+            thread.join(10)
+        assert order[:2] == ["blocker", "editor"]
+        assert sorted(order[2:]) == ["batch-0", "batch-1", "batch-2"]
+    finally:
+        pool.close()
+
+
+# --- the queue: lanes and leases -----------------------------------------------------------------
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    from chalicelib.adapters.local.event_queue import SCHEMA
+
+    database = Database(tmp_path / "queue.sqlite3", SCHEMA)
+    yield database
+    database.close()
+
+
+def test_lanes_take_turns_and_interactive_messages_go_first(db: Database) -> None:
+    queue = EventQueue(db)
+    for lane, count in (("import-a", 4), ("import-b", 2), ("", 2)):
+        queue.set_lane(lane)
+        for n in range(count):
+            queue.send({"lane": lane, "n": n})
+    seen: list[str] = []
+    queue.drain(lambda body: seen.append(f"{body['lane'] or 'own'}-{body['n']}"))
+    assert seen == [
+        "own-0",
+        "own-1",
+        "import-a-0",
+        "import-b-0",
+        "import-a-1",
+        "import-b-1",
+        "import-a-2",
+        "import-a-3",
+    ]
+
+
+def test_the_lane_of_the_message_in_hand_is_known(db: Database) -> None:
+    queue = EventQueue(db)
+    queue.set_lane("key-1")
+    queue.send({})
+    lanes: list[str] = []
+    queue.drain(lambda body: lanes.append(queue.claimed_lane()))
+    assert lanes == ["key-1"] and queue.claimed_lane() == ""
+
+
+def test_a_queue_from_before_lanes_gains_the_column(tmp_path: Path) -> None:
+    old = Database(
+        tmp_path / "old.sqlite3",
+        "CREATE TABLE event_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL,"
+        " receives INTEGER NOT NULL DEFAULT 0, visible_at REAL NOT NULL DEFAULT 0,"
+        " last_error TEXT);"
+        "INSERT INTO event_queue (body) VALUES ('{\"old\": true}');",
+    )
+    queue = EventQueue(old)
+    seen: list[dict[str, object]] = []
+    queue.drain(seen.append)
+    assert seen == [{"old": True}]
+    old.close()
+
+
+def test_a_lease_is_renewed_while_the_message_is_in_hand(db: Database) -> None:
+    queue = EventQueue(db, lease_seconds=0.6)
+    queue.send({"slow": True})
+    rival = EventQueue(db, lease_seconds=0.6)
+    stolen: list[object] = []
+
+    def slow(body: dict[str, object]) -> None:
+        for _ in range(6):  # 1.5 s: more than twice the lease
+            time.sleep(0.25)
+            rival.drain(stolen.append)
+
+    queue.drain(slow)
+    assert stolen == []
+    assert queue.pending() == 0
+    queue.close()
+
+
+def test_the_messages_of_a_process_that_died_come_back_within_a_lease(db: Database) -> None:
+    dead = EventQueue(db, lease_seconds=1.0)
+    dead.send({"n": 1})
+    assert dead._claim(None) is not None  # taken, then the process "dies" (no heartbeat)
+    dead.close()
+    restarted = EventQueue(db, lease_seconds=1.0)
+    seen: list[object] = []
+    started = time.monotonic()
+    while not seen and time.monotonic() - started < 5:
+        restarted.drain(seen.append)
+        time.sleep(0.05)
+    assert seen == [{"n": 1}]
+    assert time.monotonic() - started < 1.5
+    restarted.close()
