@@ -1,7 +1,5 @@
 """The Chalice app: blueprints and middleware only; the logic lives in chalicelib/."""
 
-from chalice import Chalice
-
 from chalicelib.api import (
     admin,
     batch,
@@ -13,13 +11,14 @@ from chalicelib.api import (
     openapi,
     webhooks,
 )
+from chalicelib.api.app_class import ThreadSafeChalice
 from chalicelib.api.middleware import deliver_local_events, problem_middleware
 from chalicelib.api.observability import http_logging, sqs_metrics
 from chalicelib.local_server import tune_chalice_local
 
 tune_chalice_local()  # `chalice local` only: kept-alive clients without the 40 ms stall
 
-app = Chalice(app_name="headless-cms")
+app = ThreadSafeChalice(app_name="headless-cms")  # each chalice local thread: its own request
 app.api.binary_types.extend(t for t in media.BINARY_TYPES if t not in app.api.binary_types)
 app.register_middleware(http_logging, "http")
 app.register_middleware(problem_middleware, "http")  # every error is problem+json
@@ -27,7 +26,7 @@ app.register_middleware(sqs_metrics, "sqs")
 app.register_middleware(deliver_local_events, "http")
 app.register_blueprint(delivery.bp)
 app.register_blueprint(management.bp)
-app.register_blueprint(batch.bp)  # POST /v1/manage/content/{collection}/batch
+app.register_blueprint(batch.bp)  # POST /v1/manage/batch/{collection}
 app.register_blueprint(media.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(feeds.bp)

@@ -98,14 +98,14 @@ def worst_case(url: str) -> str:
 
 def overhead() -> str:
     documents = [markdown_document(seed) for seed in range(DOCUMENTS)]
-    guard = rendering.check_html_depth
+    guard = rendering.check_html
 
     def bare(document: str) -> None:
-        rendering.check_html_depth = lambda html, limit=0: None  # type: ignore[assignment]
+        rendering.check_html = lambda html: None  # type: ignore[assignment]
         try:
             rendering.render_markdown(document)
         finally:
-            rendering.check_html_depth = guard
+            rendering.check_html = guard
 
     def budgeted(document: str) -> None:
         render_within(BUDGET, document)

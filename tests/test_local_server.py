@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -292,3 +293,49 @@ def test_a_runaway_batch_delays_no_one(tmp_path: Path) -> None:
         assert dead.json()["items"] == []
     finally:
         running.stop()
+
+
+def test_concurrent_requests_each_see_their_own_request(server: LocalServer) -> None:
+    """chalice local answers each connection in a thread: a request must never read another
+    one's body or Authorization header (Chalice keeps the current request on the app)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = server.url
+    requests.put(f"{url}/v1/manage/collections/blog", json={}, headers=AUTH, timeout=10)
+
+    def client(worker: int) -> list[tuple[str, int, str]]:
+        seen = []
+        with requests.Session() as session:  # kept alive: the requests truly overlap
+            for n in range(15):
+                title, headers = f"W{worker} N{n}", AUTH if n % 2 == 0 else {}
+                r = session.post(
+                    f"{url}/v1/manage/content/blog",
+                    json={"front_matter": {"title": title}, "body": "x"},
+                    headers=headers,
+                    timeout=30,
+                )
+                seen.append((title, r.status_code, r.json().get("title", "")))
+        return seen
+
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = [o for f in [pool.submit(client, w) for w in range(12)] for o in f.result()]
+    for title, status, echoed in outcomes:
+        authenticated = title.endswith(("N0", "N2", "N4", "N6", "N8", "N10", "N12", "N14"))
+        if authenticated:
+            assert (status, echoed) == (201, title)
+        else:
+            assert status == 401, (title, echoed)
+
+
+def test_the_app_keeps_the_current_request_per_thread() -> None:
+    from chalicelib.api.app_class import ThreadSafeChalice
+
+    app = ThreadSafeChalice(app_name="t")
+    app.current_request = "main"  # type: ignore[assignment]
+    other: list[object] = []
+    thread = threading.Thread(
+        target=lambda: (other.append(app.current_request), setattr(app, "current_request", "x"))
+    )
+    thread.start()
+    thread.join()
+    assert other == [None] and app.current_request == "main"

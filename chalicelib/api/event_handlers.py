@@ -16,7 +16,6 @@ import os
 from chalice import Blueprint
 from chalice.app import SQSEvent
 
-from .. import events
 from ..domain.limits import is_ascii_int
 from ..wiring import container
 
@@ -53,6 +52,8 @@ def webhooks(event: SQSEvent) -> None:
 
 
 def handle(event: SQSEvent) -> None:
+    from .. import events  # the handlers' code loads in the event functions, not the API's
+
     c = container()
     for record in event:
         attributes = record.to_dict().get("attributes", {})

@@ -5,31 +5,37 @@ the CMS stores the document as it was sent, so what comes out is what went in.""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import yaml
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import FieldError, ValidationFailed
+
+if TYPE_CHECKING:
+    import yaml
 
 DELIMITER = "---"
 
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+@functools.cache
+def _yaml() -> tuple[Any, Any, Any]:
+    """PyYAML, its loader that keeps timestamps as ISO strings (JSON-safe, timezone kept) and
+    its dumper; libyaml's when present (~10x). Loaded on first use: the API function's
+    delivery routes never parse YAML, and need not pay for it at cold start."""
+    import yaml
 
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _SafeLoaderNoDates(_BaseLoader):  # type: ignore[misc, valid-type]
-    """YAML SafeLoader that keeps timestamps as ISO strings (JSON-safe, timezone kept)."""
+    class SafeLoaderNoDates(base):  # type: ignore[misc, valid-type]
+        pass
 
+    def timestamp_as_string(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+        return str(loader.construct_scalar(node))  # type: ignore[arg-type]
 
-def _timestamp_as_string(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
-
-
-_SafeLoaderNoDates.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_string)
+    SafeLoaderNoDates.add_constructor("tag:yaml.org,2002:timestamp", timestamp_as_string)
+    return yaml, SafeLoaderNoDates, getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 FrontMatterFormat = Literal["yaml", "toml", "json"]
@@ -152,8 +158,9 @@ def is_utf8(text: str) -> bool:
 
 
 def parse_yaml_mapping(raw: str) -> dict[str, Any]:
+    yaml, loader, _ = _yaml()
     try:
-        data = yaml.load(raw, Loader=_SafeLoaderNoDates)  # a safe loader
+        data = yaml.load(raw, Loader=loader)  # a safe loader
     except RecursionError as exc:
         raise _invalid("The front matter is nested too deeply.") from exc
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
@@ -237,9 +244,10 @@ def serialize(front_matter: dict[str, Any], body: str) -> str:
     """A document in the canonical form the CMS stores: '---', YAML, '---', body."""
     if not front_matter:
         return f"{DELIMITER}\n{DELIMITER}\n{body}"
+    yaml, _, dumper = _yaml()
     dumped = yaml.dump(
         _jsonable(front_matter),
-        Dumper=_Dumper,
+        Dumper=dumper,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=False,

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .render_budget import check_html_depth
+from .render_budget import check_html
 from .sized_lru import SizedLru
 
 RENDERER_VERSION = "3"  # bump when the output for the same source changes
@@ -414,7 +414,7 @@ def render_markdown(
     except BaseException:
         _local.md = None  # a conversion cut short leaves the instance's state half-built
         raise
-    check_html_depth(raw)  # before the sanitizer, whose parser no timer can interrupt
+    check_html(raw)  # before the sanitizer, whose parser no timer can interrupt
     toc = _toc(md.toc_tokens)
     # A shortcode that renders to nothing, or a block shortcode written inside a paragraph,
     # can leave an empty paragraph behind.

@@ -16,8 +16,6 @@ import logging
 import os
 import secrets
 import time
-import urllib.error
-import urllib.request
 from dataclasses import replace
 from typing import Any
 
@@ -53,13 +51,6 @@ def _now(backend: Backend) -> str:
 def _new_id(backend: Backend) -> str:
     """Time-ordered (a ULID, like media ids), so the delivery log lists newest first."""
     return new_media_id(int(backend.clock.now().timestamp() * 1000))
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A 3xx answer is a failed delivery, not a reason to post somewhere else."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 # --- targets ---------------------------------------------------------------------------------
@@ -119,8 +110,16 @@ def emit(backend: Backend, event: str, data: dict[str, Any]) -> int:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
-    """(HTTP status, error): redirects are not followed (a 3xx is a failure)."""
-    opener = urllib.request.build_opener(_NoRedirect)
+    """(HTTP status, error): redirects are not followed (a 3xx is a failure). urllib loads
+    here, in the webhooks function, not at the API function's cold start."""
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
