@@ -18,7 +18,7 @@ MAX_FIELDS = 100
 class FieldSpec(BaseModel):
     """One custom front matter field of a collection."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     type: FieldType
     required: StrictBool = False
@@ -56,7 +56,7 @@ class FieldSpec(BaseModel):
 class CollectionSpec(BaseModel):
     """What a client sends to create or replace a collection."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     title: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=2000)

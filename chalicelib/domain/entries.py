@@ -115,7 +115,7 @@ class BuiltInFields(BaseModel):
     falls back to the file name) and ``slug`` is the site's own (Hugo's URL slug), not the
     entry's path. Validated to index; the stored document keeps what was written."""
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, defer_build=True)
 
     title: Annotated[
         Annotated[str, StringConstraints(min_length=1, max_length=300)] | None,
@@ -134,7 +134,7 @@ class BuiltInFields(BaseModel):
 class StrictBuiltInFields(BuiltInFields):
     """Built-in fields of a collection with a schema: unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def _annotation(spec: FieldSpec) -> Any:

@@ -36,7 +36,7 @@ def _http_url(value: str, *, name: str) -> str:
 class Webhook(BaseModel):
     """A target for change notifications; its signing secret is kept apart (a secret)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: Annotated[str, Field(pattern=WEBHOOK_ID_RE.pattern)]
     url: Annotated[str, Field(max_length=2000)]
@@ -56,7 +56,7 @@ class Webhook(BaseModel):
 
 
 class SiteSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     title: Annotated[str, Field(min_length=1, max_length=200)] = "Headless CMS"
     description: Annotated[str, Field(max_length=1000)] = ""
