@@ -158,9 +158,9 @@ def test_provisioning_makes_a_queue_per_function_each_redriving_to_the_dead_lett
         assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
         assert statement["Resource"] == attributes["QueueArn"]
         assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":{settings.bucket}")
-    # 6x the functions' timeouts in .chalice/config.json (render 20 s, thumbnails 60 s,
+    # 6x the functions' timeouts in .chalice/config.json (render 10 s, thumbnails 60 s,
     # webhooks 30 s)
-    assert provisioning.visibility_timeouts() == {"events": 120, "media": 360, "webhooks": 180}
+    assert provisioning.visibility_timeouts() == {"events": 60, "media": 360, "webhooks": 180}
 
 
 def test_bucket_notifications_are_the_rules_each_to_its_targets_queue(

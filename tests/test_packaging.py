@@ -688,7 +688,7 @@ def test_verify_rejects_a_wildcard_grant(template: dict) -> None:
 def test_merge_template_refuses_a_visibility_timeout_too_short(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(builder.provisioning, "VISIBILITY_TIMEOUT_SECONDS", 60)
+    monkeypatch.setattr(builder.provisioning, "VISIBILITY_TIMEOUT_SECONDS", 30)
     with pytest.raises(SystemExit, match="6x the render function's timeout"):
         builder.merge_template(STAGE)
     monkeypatch.undo()

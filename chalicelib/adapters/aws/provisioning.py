@@ -16,7 +16,7 @@ from .settings import NOTIFIED, AwsSettings, QueueKind
 MAX_RECEIVES = 3
 # A queue's visibility timeout is at least 6x the timeout of the function that reads it (AWS's
 # advice for an SQS event source); deploy/build_template.py checks it against the config.
-VISIBILITY_TIMEOUT_SECONDS = 120  # the events queue: render, 20 s
+VISIBILITY_TIMEOUT_SECONDS = 60  # the events queue: render, 10 s
 MEDIA_VISIBILITY_TIMEOUT_SECONDS = 360  # the media queue: thumbnails, 60 s
 WEBHOOKS_VISIBILITY_TIMEOUT_SECONDS = 180  # the webhooks queue: webhooks, 30 s
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
