@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.adapters.local.event_queue import EventQueue
-from chalicelib.adapters.local.render_workers import RenderWorkers
+from chalicelib.adapters.local.render_workers import HUNG_FACTOR, RenderWorkers
 from chalicelib.adapters.local.sqlite import Database
 from chalicelib.domain.render_budget import TOO_COMPLEX, RenderBudget, RenderRefused
 from chalicelib.domain.rendering import clear_memo, render_markdown
@@ -27,8 +27,8 @@ ORDINARY = "# Title\n\nSome *text*, a [link](https://example.com) and `code`.\n"
 
 @pytest.fixture
 def pool() -> Iterator[RenderWorkers]:
-    workers = RenderWorkers(2)
-    workers.start()
+    workers = RenderWorkers(2, grace_seconds=0.2)
+    assert workers.wait_ready(60)
     yield workers
     workers.close()
 
@@ -66,7 +66,7 @@ def test_the_budget_holds_from_any_thread(pool: RenderWorkers) -> None:
     thread.join(10)
     [(code, seconds)] = outcome
     assert code == TOO_COMPLEX
-    assert seconds < BUDGET.cpu_seconds + 0.5
+    assert seconds < 2 * BUDGET.cpu_seconds + pool.grace_seconds  # the pool's own bound
 
 
 def test_a_runaway_render_does_not_delay_an_ordinary_one(pool: RenderWorkers) -> None:
@@ -77,7 +77,8 @@ def test_a_runaway_render_does_not_delay_an_ordinary_one(pool: RenderWorkers) ->
     time.sleep(0.05)  # the runaway holds a worker now
     started = time.monotonic()
     render(pool, "An *ordinary* entry, sent after the runaway one.")
-    assert time.monotonic() - started < 0.3
+    assert runaway.is_alive()  # done while the runaway still holds its worker
+    assert time.monotonic() - started < BUDGET.cpu_seconds
     runaway.join(10)
 
 
@@ -89,11 +90,32 @@ def test_a_hung_worker_is_killed_and_replaced(pool: RenderWorkers) -> None:
     started = time.monotonic()
     refused = refusal(pool, "hung")
     assert refused.code == TOO_COMPLEX
-    assert time.monotonic() - started < 2 * BUDGET.cpu_seconds + pool.grace_seconds + 1.0
+    limit = BUDGET.cpu_seconds + pool.grace_seconds
+    assert time.monotonic() - started < HUNG_FACTOR * limit + 1.0  # no CPU spent: wall cap
     assert pool.killed == 1
     for worker in list(pool._idle):
         os.kill(worker.process.pid, signal.SIGCONT)
     assert render(pool, "after the kill").html == "<p>after the kill</p>"  # type: ignore[attr-defined]
+
+
+def test_a_worker_killed_on_a_job_costs_the_job_nothing(pool: RenderWorkers) -> None:
+    """Killed from outside mid-render (out of memory, an operator): the job goes to a fresh
+    worker; only a document that kills workers twice is blamed."""
+    render(pool, ORDINARY)
+    clear_memo()
+
+    def kill_the_busy_one() -> None:
+        deadline = time.monotonic() + 5
+        while not pool._busy and time.monotonic() < deadline:
+            time.sleep(0.005)
+        for worker in list(pool._busy):
+            worker.process.kill()
+
+    killer = threading.Thread(target=kill_the_busy_one)
+    killer.start()
+    body = "A *long* sentence. " * 20_000  # ~0.3 s of rendering: time to be killed
+    assert "<em>long</em>" in render(pool, body, RenderBudget(cpu_seconds=5)).html  # type: ignore[attr-defined]
+    killer.join()
 
 
 def test_a_worker_that_died_while_idle_costs_no_entry_anything(pool: RenderWorkers) -> None:

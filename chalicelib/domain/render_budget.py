@@ -18,6 +18,7 @@ becomes ``RenderRefused``: the caller records it on the entry as a failed render
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 import signal
@@ -67,13 +68,45 @@ _QUOTES = re.compile(r"^(?:[ \t]*>)+", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^((?:[ \t]*>)*)([ \t]*)(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)", re.MULTILINE)
 
 
+_FENCE = re.compile(r"^[ \t>]*(`{3,}|~{3,})", re.MULTILINE)
+
+
+def _fenced_spans(body: str) -> list[tuple[int, int]]:
+    """Where fenced code blocks are: (start, end) offsets, a fence closed by a fence of the
+    same character at least as long (or the end of the document)."""
+    spans: list[tuple[int, int]] = []
+    opener: re.Match[str] | None = None
+    for fence in _FENCE.finditer(body):
+        marker = fence.group(1)
+        if opener is None:
+            opener = fence
+        elif marker[0] == opener.group(1)[0] and len(marker) >= len(opener.group(1)):
+            spans.append((opener.end(), fence.start()))
+            opener = None
+    if opener is not None:
+        spans.append((opener.end(), len(body)))
+    return spans
+
+
 def nesting_depth(body: str) -> int:
     """How deep the deepest line nests: block quote markers, plus list levels estimated from
-    the indentation of list item lines (two columns a level, the least CommonMark allows)."""
-    deepest = max((m.group().count(">") for m in _QUOTES.finditer(body)), default=0)
+    the indentation of list item lines (two columns a level, the least CommonMark allows).
+    Lines inside fenced code blocks are code, not structure."""
+    spans = _fenced_spans(body) if "``" in body or "~~" in body else []
+    starts = [start for start, _ in spans]
+
+    def in_code(offset: int) -> bool:
+        at = bisect.bisect_right(starts, offset) - 1
+        return at >= 0 and offset < spans[at][1]
+
+    deepest = 0
+    for match in _QUOTES.finditer(body):
+        if not in_code(match.start()):
+            deepest = max(deepest, match.group().count(">"))
     for match in _LIST_ITEM.finditer(body):
-        quotes, indent = match.groups()
-        deepest = max(deepest, quotes.count(">") + 1 + len(indent.expandtabs(4)) // 2)
+        if not in_code(match.start()):
+            quotes, indent = match.groups()
+            deepest = max(deepest, quotes.count(">") + 1 + len(indent.expandtabs(4)) // 2)
     return deepest
 
 
@@ -92,24 +125,30 @@ def check_depth(body: str, budget: RenderBudget) -> None:
 # The sanitizer's HTML parser is native code, which no timer interrupts, and two shapes make
 # it slow: it walks its stack of open elements at every block start tag, so its time grows
 # with the square of the nesting (10,000 nested <div> take 0.3 s, 50,000 take 8 s), and
-# character references cost it more than linear time (100,000 take 0.12 s, 512,000 take
-# 1.9 s). Real pages nest a few dozen deep and hold a few thousand references at most.
-MAX_HTML_DEPTH = 512
-MAX_CHARACTER_REFERENCES = 100_000
-_VOID_ELEMENTS = frozenset(
+# character references in one text node cost it more than linear time (100,000 take
+# 0.12 s, 250,000 ~0.6 s, 512,000 1.9 s). Real pages nest a few dozen deep (text that
+# looks like tags, `Map<String, List<T>>` outside code, adds some) and hold a few thousand
+# references; a page of HTML samples in code blocks, ~120,000.
+MAX_HTML_DEPTH = 4096
+MAX_CHARACTER_REFERENCES = 250_000
+# Never nest (void), or are closed by their next sibling when their end tag is left out.
+_NOT_NESTING = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-     "track", "wbr", "param", "keygen"}
+     "track", "wbr", "param", "keygen",
+     "li", "p", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option",
+     "optgroup", "rt", "rp", "colgroup", "caption"}
 )  # fmt: skip
-_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*+)[^<>]*?(/?)>")  # possessive: linear
 
 
 def html_nesting_depth(html: str) -> int:
     """How deep the elements of an HTML fragment nest (an end tag closes its element; an
-    element never closed counts as open to the end: an upper bound)."""
+    element never closed counts as open to the end: an upper bound). Elements that cannot
+    nest or whose end tag may be left out are not counted: the parser closes them itself."""
     depth = deepest = 0
     for match in _HTML_TAG.finditer(html):
         closing, name, self_closing = match.groups()
-        if self_closing or name.lower() in _VOID_ELEMENTS:
+        if self_closing or name.lower() in _NOT_NESTING:
             continue
         if closing:
             depth = max(0, depth - 1)
@@ -147,16 +186,29 @@ def _cpu_timer(seconds: float) -> Iterator[None]:
         yield
         return
 
+    armed = [True]
+
     def expired(signum: int, frame: object) -> None:
-        raise _OverBudget()
+        if armed[0]:
+            armed[0] = False
+            raise _OverBudget()
 
     previous = signal.signal(signal.SIGPROF, expired)
     signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
+        late = False
+        while True:  # a signal landing in here must not skip restoring the handler
+            try:
+                armed[0] = False
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                signal.signal(signal.SIGPROF, previous)
+                break
+            except _OverBudget:
+                late = True
+        if late:
+            raise _OverBudget()
 
 
 def within_budget(budget: RenderBudget, render: Callable[[], T]) -> T:

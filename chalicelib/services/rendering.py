@@ -124,9 +124,10 @@ def _failed(
     file: str,
     error: str,
     info: ObjectInfo | None = None,
-) -> None:
-    """The object could not be rendered: the entry says why, and keeps its last rendering."""
-    _applied(
+) -> bool:
+    """The object could not be rendered: the entry says why, and keeps its last rendering.
+    False when the event was older than what the entry holds (nothing was written)."""
+    applied = _applied(
         backend,
         stage,
         collection,
@@ -144,7 +145,9 @@ def _failed(
             replace_file=replace,
         ),
     )
-    log.warning("entry %s failed to render: %s", event.key, error)
+    if applied:
+        log.warning("entry %s failed to render: %s", event.key, error)
+    return applied
 
 
 def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> None:
@@ -201,8 +204,9 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
             body, summary=fields.summary, front_matter=source, budget=limits.render_budget
         )
     except RenderRefused as refused:  # recorded once, never retried: it would fail again
-        _failed(backend, event, stage, collection_name, path, file, str(refused), stored.info)
-        backend.index.record_object_error(event.key, str(refused), event.sequencer)
+        reason = str(refused)
+        if _failed(backend, event, stage, collection_name, path, file, reason, stored.info):
+            backend.index.record_object_error(event.key, reason, event.sequencer)
         return
     target = html_key(collection_name, path, source_sha)
     with contextlib.suppress(ObjectPreconditionFailed):  # content-addressed: written once

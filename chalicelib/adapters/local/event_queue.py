@@ -221,7 +221,8 @@ class EventQueue:
         now = time.time()
         with self._db.transaction() as conn:
             heads = []
-            for lane in self._waiting_lanes(conn):
+            lanes = self._waiting_lanes(conn)
+            for lane in lanes:
                 row = conn.execute(
                     "SELECT id FROM event_queue WHERE lane = ? AND id <= ? AND visible_at <= ?"
                     " ORDER BY id LIMIT 1",
@@ -234,8 +235,8 @@ class EventQueue:
             if not heads:
                 return None
             _, message_id, lane = min(heads)
-            self._turn += 1
-            self._turns = {**{h[2]: self._turns.get(h[2], -1) for h in heads}, lane: self._turn}
+            self._turn += 1  # lanes with messages keep their turn, leased or not; gone ones go
+            self._turns = {**{n: self._turns.get(n, -1) for n in lanes}, lane: self._turn}
             return self._take(conn, message_id, now)
 
     @staticmethod

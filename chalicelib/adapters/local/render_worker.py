@@ -9,6 +9,7 @@ main thread under the CPU timer of ``domain.render_budget``; the pool in
 from __future__ import annotations
 
 import pickle
+import signal
 import struct
 import sys
 from typing import IO, Any
@@ -59,6 +60,7 @@ def handle(job: dict[str, Any]) -> tuple[str, Any]:
 def main() -> None:
     from ...domain.rendering import warm
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops its workers itself
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the frames
     warm()

@@ -4,9 +4,15 @@
 that needs a rendering takes an idle worker, sends the job and waits for the reply:
 
 - **Budget.** The worker renders under the CPU-time timer of ``domain.render_budget`` and
-  answers ``refused`` when it runs out. Should a worker not answer within twice the budget
-  plus ``grace_seconds`` (code that never returns to the interpreter), it is killed, the job
-  is refused as too complex, and a fresh worker starts in the background.
+  answers ``refused`` when it runs out. Should a worker not answer (code that never returns
+  to the interpreter), it is killed once it has spent the budget plus ``grace_seconds`` of
+  CPU on the job (read from /proc: a busy machine slows a render without making it
+  guilty), or once ``HUNG_FACTOR`` times that in wall time has passed (a worker that
+  stopped); the job is refused as too complex and a fresh worker starts in the background.
+- **Lost workers.** A worker that dies on a job (killed from outside, out of memory) is
+  replaced and the job tried once more on a fresh one: only a second death blames the
+  document. Workers run in a session of their own, so a Ctrl-C for the server does not
+  reach them; they exit when the server closes their input.
 - **Scheduling.** When a worker frees up it goes to the most urgent waiting thread: a write
   request's own renders first (an editor is waiting), then background work, taking turns
   between lanes (one lane per importing key, see ``event_queue.py``) so no batch starves
@@ -17,6 +23,7 @@ that needs a rendering takes an idle worker, sends the job and waits for the rep
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import logging
@@ -40,6 +47,7 @@ log = logging.getLogger(__name__)
 Priority = Callable[[], tuple[bool, str]]  # (interactive, lane) of the calling thread
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 BOOT_SECONDS = 60.0
+HUNG_FACTOR = 4.0
 
 
 def default_worker_count() -> int:
@@ -63,6 +71,7 @@ class _Worker:
             stdout=subprocess.PIPE,
             cwd=PROJECT_ROOT,
             env=env,
+            start_new_session=True,
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._requests = self.process.stdin
@@ -73,14 +82,21 @@ class _Worker:
             return False
         return bool(read_frame(self._replies) == READY)
 
-    def call(self, job: dict[str, Any], timeout: float) -> Any:
+    def call(self, job: dict[str, Any], cpu_limit: float) -> Any:
+        """The worker's reply; ``_Lost("timeout")`` once it spent ``cpu_limit`` seconds of CPU
+        on the job without answering, or ``HUNG_FACTOR`` times that in wall time."""
+        started_cpu = self.cpu_seconds()
         try:
             write_frame(self._requests, job)
         except (BrokenPipeError, OSError) as exc:
             raise _Gone(f"the render worker is gone ({exc})") from None
-        if not self._readable(timeout):
-            self.kill()
-            raise _Lost("timeout")
+        deadline = time.monotonic() + HUNG_FACTOR * cpu_limit
+        while not self._readable(min(cpu_limit, max(deadline - time.monotonic(), 0.0))):
+            now_cpu = self.cpu_seconds()
+            spent = None if now_cpu is None or started_cpu is None else now_cpu - started_cpu
+            if spent is None or spent >= cpu_limit or time.monotonic() >= deadline:
+                self.kill()
+                raise _Lost("timeout")
         reply = read_frame(self._replies)
         if reply is None:
             code = self.process.wait()
@@ -89,6 +105,15 @@ class _Worker:
 
     def _readable(self, timeout: float) -> bool:
         return bool(select.select([self._replies], [], [], timeout)[0])
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the worker has used (Linux /proc); None where that cannot be read."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def kill(self) -> None:
         self.process.kill()
@@ -159,10 +184,11 @@ class RenderWorkers:
             "budget": {"cpu_seconds": budget.cpu_seconds, "max_depth": budget.max_depth},
         }
         interactive, lane = self._priority()
-        for _ in range(self.count + 1):
+        deaths = 0
+        for _ in range(self.count + 2):
             worker = self._acquire(interactive, lane)
             try:
-                kind, value = worker.call(job, timeout=2 * budget.cpu_seconds + self.grace_seconds)
+                kind, value = worker.call(job, cpu_limit=budget.cpu_seconds + self.grace_seconds)
             except _Gone:
                 self._replace(worker)
                 continue
@@ -171,10 +197,16 @@ class RenderWorkers:
                 if str(lost) == "timeout":
                     self.killed += 1
                     raise over_budget(budget) from None
-                raise RenderRefused(RENDER_ERROR, str(lost)) from None
+                deaths += 1
+                if deaths < 2:  # killed from outside, out of memory: not the document's fault
+                    continue
+                raise RenderRefused(RENDER_ERROR, f"{lost}, twice on this document") from None
+            except BaseException:
+                self._replace(worker)  # in an unknown state: never handed out again
+                raise
             break
         else:
-            raise RuntimeError("every render worker died before taking the job (see the log)")
+            raise RuntimeError("the render workers keep dying before taking a job (see the log)")
         self._release(worker)
         if kind == "refused":
             raise RenderRefused(*value)
@@ -193,13 +225,26 @@ class RenderWorkers:
             self._spawn()
 
     def close(self) -> None:
+        """Stop the idle workers now; a busy one finishes its job first (``_release``)."""
         with self._state:
             self._closed = True
-            workers = [*self._idle, *self._busy]
+            workers = list(self._idle)
             self._idle.clear()
             self._state.notify_all()
         for worker in workers:
             worker.close()
+
+    def wait_ready(self, timeout: float = BOOT_SECONDS) -> bool:
+        """Block until every worker has started (tests, benchmarks)."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        with self._state:
+            while len(self._idle) + len(self._busy) < self.count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._state.wait(left)
+            return True
 
     def _spawn(self) -> None:
         with self._state:
@@ -213,7 +258,7 @@ class RenderWorkers:
         try:
             worker = _Worker()
             ready = worker.wait_ready()
-        except OSError:
+        except Exception:
             log.exception("a render worker could not start")
             ready = False
         with self._state:
@@ -227,7 +272,8 @@ class RenderWorkers:
             failures = self._boot_failures
             self._state.notify_all()
         if worker is not None:
-            worker.kill()
+            with contextlib.suppress(OSError):
+                worker.kill()
         if not self._closed:
             log.error("a render worker failed to start (%d in a row); retrying", failures)
             time.sleep(min(30.0, 0.5 * 2**failures))
