@@ -12,7 +12,11 @@ from chalicelib.api import (
     webhooks,
 )
 from chalicelib.api.app_class import ThreadSafeChalice
-from chalicelib.api.middleware import deliver_local_events, problem_middleware
+from chalicelib.api.middleware import (
+    authenticate_before_415,
+    deliver_local_events,
+    problem_middleware,
+)
 from chalicelib.api.observability import http_logging, sqs_metrics
 from chalicelib.local_server import tune_chalice_local
 
@@ -22,6 +26,7 @@ app = ThreadSafeChalice(app_name="headless-cms")  # each chalice local thread: i
 app.api.binary_types.extend(t for t in media.BINARY_TYPES if t not in app.api.binary_types)
 app.register_middleware(http_logging, "http")
 app.register_middleware(problem_middleware, "http")  # every error is problem+json
+app.register_middleware(authenticate_before_415, "http")  # 401 before 415
 app.register_middleware(sqs_metrics, "sqs")
 app.register_middleware(deliver_local_events, "http")
 app.register_blueprint(delivery.bp)

@@ -1039,3 +1039,31 @@ def test_problem_bodies_never_carry_a_trace_or_internal_paths(api, guard):
         JSON_ADMIN["Authorization"].split()[1] not in b"".join(r.body for r in responses).decode()
     )
     guard.assert_intact()
+
+
+def _keyed_write_routes() -> list[tuple[str, str]]:
+    from app import app
+
+    return sorted(
+        (method, path)
+        for path, methods in app.routes.items()
+        for method, entry in methods.items()
+        if path.startswith("/v1/manage/") and entry.content_types and method != "GET"
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), _keyed_write_routes())
+def test_authentication_comes_before_content_negotiation(api, method, path):
+    """A caller without a key learns that first (401), not which types a route takes (415)."""
+    concrete = re.sub(r"\{[^}]+\}", "x", path)
+    odd = {"Content-Type": "application/x-unheard-of"}
+    anonymous = api.call(method, concrete, b"<x/>", headers=odd, auth=False)
+    assert anonymous.status_code == 401, (method, path, anonymous.body)
+    assert problem(anonymous)["status"] == 401
+    bad_key = api.call(
+        method, concrete, b"<x/>", headers={**odd, "Authorization": "Bearer nope"}, auth=False
+    )
+    assert bad_key.status_code == 401
+    keyed = api.call(method, concrete, b"<x/>", headers=odd)
+    assert keyed.status_code == 415, (method, path, keyed.body)
+    assert problem(keyed)["status"] == 415

@@ -10,11 +10,16 @@ from ..services import keys
 from ..wiring import container
 
 
-def require(request: Request, scope: str) -> keys.Principal:
-    principal = keys.authenticate(
+def principal_of(request: Request) -> keys.Principal:
+    """Who sent the request (its key), or Unauthorized."""
+    return keys.authenticate(
         container().backend,
         request.headers.get("authorization"),
         os.environ.get("CMS_ADMIN_KEY") or None,
     )
+
+
+def require(request: Request, scope: str) -> keys.Principal:
+    principal = principal_of(request)
     principal.require(scope)
     return principal

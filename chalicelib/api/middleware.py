@@ -1,4 +1,5 @@
-"""HTTP middleware: problem+json for every error, and local event delivery around a request."""
+"""HTTP middleware: problem+json for every error, authentication before content negotiation,
+and local event delivery around a request."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from chalice import Response
 from chalice.app import Request
 
 from ..wiring import container
+from .auth import principal_of
 from .problems import problem_middleware
 
-__all__ = ["deliver_local_events", "problem_middleware"]
+KEYED_PREFIX = "/v1/manage/"
+UNSUPPORTED_MEDIA_TYPE = 415
+
+__all__ = ["authenticate_before_415", "deliver_local_events", "problem_middleware"]
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -24,3 +29,16 @@ def deliver_local_events(event: Request, get_response: Callable[[Request], Respo
         return get_response(event)
     with delivery.request(writes=event.method not in READ_METHODS):
         return get_response(event)
+
+
+def authenticate_before_415(
+    event: Request, get_response: Callable[[Request], Response]
+) -> Response:
+    """Chalice answers a Content-Type a route does not take with 415 before the view (and its
+    key check) runs. A caller without a valid key must learn that first, not which types a
+    management route takes: on that answer the key is checked, and a missing or bad one is
+    401. Only a 415 pays for the extra check."""
+    response = get_response(event)
+    if response.status_code == UNSUPPORTED_MEDIA_TYPE and event.path.startswith(KEYED_PREFIX):
+        principal_of(event)  # raises Unauthorized
+    return response
