@@ -85,6 +85,17 @@ def avif(width: int = 800, height: int = 600) -> bytes:
     return save(photo(width, height), "AVIF", quality=60)
 
 
+def gif_frame_bomb(frame: tuple[int, int] = (65_535, 65_535)) -> bytes:
+    """A GIF whose logical screen is 32 x 32 and whose one frame claims ``frame`` pixels
+    (4.3 billion by default): what the screen says is harmless, what a decoder allocates
+    is not. A comment extension comes first, as real files have."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", 32, 32, 0, 0, 0)
+    comment = b"\x21\xfe\x05hello\x00"
+    descriptor = b"\x2c" + struct.pack("<HHHHB", 0, 0, *frame, 0)
+    image_data = b"\x02" + b"\x02\x4c\x01" + b"\x00"  # LZW code size, one sub-block, end
+    return screen + comment + descriptor + image_data + b"\x3b"
+
+
 def png_bomb(width: int = 40_000, height: int = 40_000) -> bytes:
     """A valid PNG header for ``width`` x ``height`` grey pixels, compressed zeros: a few KB
     that would take ``width * height`` bytes to decode."""

@@ -128,6 +128,7 @@ def test_upload_takes_a_filename_from_content_disposition(api: Api) -> None:
         (b"plain text, not an image", "application/octet-stream", 415, "not a supported type"),
         (files.jpeg_with_zip(), "image/jpeg", 415, "ZIP"),
         (files.png_bomb(), "image/png", 422, "decompression bomb"),
+        (files.gif_frame_bomb(), "image/gif", 422, "65535 x 65535"),
         (b"", "image/png", 422, "empty"),
     ],
 )

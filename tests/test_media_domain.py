@@ -154,6 +154,9 @@ def test_an_empty_file_is_a_validation_error() -> None:
         (files.save(files.photo(333, 222), "WEBP", lossless=True), WEBP, (333, 222)),
         (files.save(files.photo(333, 222), "WEBP", quality=50), WEBP, (333, 222)),
         (files.png_bomb(40_000, 40_000), PNG, (40_000, 40_000)),
+        (files.gif_frame_bomb(), GIF, (65_535, 65_535)),  # the frame, not the 32 x 32 screen
+        (files.gif_frame_bomb((20, 10)), GIF, (32, 32)),
+        (files.animated_gif()[:200], GIF, (400, 300)),  # cut short: what was read
         (files.avif(), AVIF, None),
     ],
 )

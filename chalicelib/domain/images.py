@@ -17,8 +17,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ValidationFailed
 from .media import MediaSettings, Variant
-from .media_types import MediaType, PixelLimitExceeded
+from .media_types import MediaType, PixelLimitExceeded, check_pixels, image_size
 
 
 class ImageRejected(Exception):
@@ -122,9 +123,15 @@ def _dominant_color(image: Any) -> str:
 
 
 def open_checked(data: bytes, kind: MediaType, max_pixels: int) -> Any:
-    """Open (headers only) and check the format and pixel count before decoding."""
+    """Open (headers only) and check the format and pixel count before decoding: the
+    headers' own reading first (a GIF's frames may claim more than its screen), then
+    Pillow's."""
     from PIL import Image, UnidentifiedImageError
 
+    try:
+        check_pixels(image_size(data, kind), max_pixels)
+    except ValidationFailed as exc:
+        raise ImageRejected(exc.detail) from exc
     try:
         image = Image.open(io.BytesIO(data), formats=[kind.format])
     except Image.DecompressionBombError as exc:

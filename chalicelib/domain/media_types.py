@@ -153,15 +153,47 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _sub_blocks_end(data: bytes, at: int) -> int:
+    """The offset after a chain of GIF data sub-blocks (size byte, bytes; a 0 size ends)."""
+    while at < len(data):
+        size = data[at]
+        at += 1 + size
+        if size == 0:
+            return at
+    return len(data)
+
+
+def _gif_extent(data: bytes) -> tuple[int, int]:
+    """The canvas a GIF needs: its logical screen, grown to hold every frame. A frame may
+    claim 65,535 x 65,535 pixels behind a 32 x 32 screen, and Pillow allocates what the
+    frames claim: every image descriptor is read (a linear walk of the blocks, nothing
+    decoded)."""
+    width, height, packed = struct.unpack("<HHB", data[6:11])
+    at = 13 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
+    while at < len(data):
+        block = data[at]
+        if block == 0x2C and at + 10 <= len(data):  # an image descriptor
+            left, top, frame_width, frame_height, flags = struct.unpack(
+                "<HHHHB", data[at + 1 : at + 10]
+            )
+            width, height = max(width, left + frame_width), max(height, top + frame_height)
+            at += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+            at = _sub_blocks_end(data, at + 1)  # after the LZW code size, the image data
+        elif block == 0x21 and at + 2 <= len(data):  # an extension: label, then sub-blocks
+            at = _sub_blocks_end(data, at + 2)
+        else:  # the trailer (0x3B), or bytes that are not GIF: Pillow judges the rest
+            break
+    return width, height
+
+
 def image_size(data: bytes, kind: MediaType) -> tuple[int, int] | None:
     """(width, height) from the headers, or None where this reader does not know the format
     (AVIF: the thumbnail handler checks it with Pillow before decoding)."""
     if kind is PNG and len(data) >= 24 and data[12:16] == b"IHDR":
         width, height = struct.unpack(">II", data[16:24])
         return width, height
-    if kind is GIF and len(data) >= 10:
-        width, height = struct.unpack("<HH", data[6:10])
-        return width, height
+    if kind is GIF and len(data) >= 13:
+        return _gif_extent(data)
     if kind is JPEG:
         return _jpeg_size(data)
     if kind is WEBP:
