@@ -212,9 +212,9 @@ class Index(Protocol):
         """Changes with ``after < position <= until``, in position order (one Query)."""
         ...
 
-    def change_epoch(self) -> str:
+    def change_epoch(self, *, fresh: bool = False) -> str:
         """An id of this log's lifetime: ``clear`` ends it, so cursors from before a
-        rebuild are recognised as such."""
+        rebuild are recognised as such. An adapter may cache it; ``fresh`` reads it now."""
         ...
 
     # maintenance (never on a request path)

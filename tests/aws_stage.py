@@ -78,3 +78,13 @@ def pumping_container(settings: AwsSettings) -> wiring.Container:
     container = wiring.container()
     container.events = PumpedEvents(settings)
     return container
+
+
+def set_change_epoch(container: wiring.Container, epoch: str) -> None:
+    """What a rebuild by another container leaves in the table: a new change-log epoch."""
+    import boto3
+
+    boto3.client("dynamodb").put_item(
+        TableName=container.backend.index.table,  # type: ignore[attr-defined]
+        Item={"PK": {"S": "META"}, "SK": {"S": "CHANGES_EPOCH"}, "epoch": {"S": epoch}},
+    )

@@ -168,3 +168,22 @@ def test_changes_inside_the_settle_window_wait(
         clock.advance(seconds=settle + 1)
     page = api.json("GET", f"/v1/sync?cursor={early['next_cursor']}", auth=False)
     assert [i["slug"] for i in (early["items"] or page["items"])] == ["fresh"]
+
+
+def test_a_rebuild_in_another_container_ends_old_cursors_at_once(
+    api: Api, clock: FrozenClock, container: Any
+) -> None:
+    """The epoch is cached per container; a cursor is checked against the stored one, so a
+    rebuild elsewhere (a new epoch in the table) is a 410 at once, not after the cache."""
+    api.collection()
+    publish(api, "kept")
+    _, cursor = drain(api, clock)
+    container.backend.index.change_epoch()  # cached here now
+    if container.backend_name == "aws":
+        from tests.aws_stage import set_change_epoch
+
+        set_change_epoch(container, "rebuilt-elsewhere")
+    else:  # one SQLite file: a rebuild by another process is the same write
+        container.backend.index.clear()
+    response = api.call("GET", f"/v1/sync?cursor={cursor}", auth=False)
+    assert response.status_code == 410, response.body

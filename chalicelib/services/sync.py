@@ -7,6 +7,8 @@ page from moving past a change that is about to land. Locally, positions are tak
 SQLite's write lock, so the window is 0. A cursor names the last change it returned (never
 an empty stretch after it) and the log's epoch: after a rebuild of the index a stored cursor
 is answered with 410 so the client starts again from scratch instead of missing removals.
+A cursor is always checked against the epoch as stored now (never a cached copy), so a
+rebuild made by another container is seen at once.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def changes_since(
     settle_seconds: float,
 ) -> dict[str, Any]:
     size = parse_page_size(limit, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
-    epoch = backend.index.change_epoch()
+    epoch = backend.index.change_epoch(fresh=cursor is not None)
     after = START
     if cursor:
         payload = cursors.decode(cursor, cursor_secret)

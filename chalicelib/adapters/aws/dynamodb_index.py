@@ -494,11 +494,12 @@ class DynamoIndex:
         changes = [Change.from_dict(json.loads(i["body"])) for i in items]
         return [c for c in changes if c.position > after][:limit]
 
-    def change_epoch(self) -> str:
-        """Cached for a few seconds per container, so a sync page is one Query; a rebuild
-        elsewhere is noticed within that time."""
+    def change_epoch(self, *, fresh: bool = False) -> str:
+        """Cached for a few seconds per container, so a first sync page is one Query;
+        ``fresh`` reads it (consistently) for a cursor, which must never outlive a rebuild
+        that another container made."""
         cached = self._epoch
-        if cached is not None and cached[0] > time.monotonic():
+        if not fresh and cached is not None and cached[0] > time.monotonic():
             return cached[1]
         epoch = self._read_epoch()
         self._epoch = (time.monotonic() + EPOCH_TTL_SECONDS, epoch)

@@ -470,8 +470,8 @@ class SqliteIndex:
         )
         return [Change.from_dict(json.loads(r["body"])) for r in rows]
 
-    def change_epoch(self) -> str:
-        with self._db.transaction() as conn:
+    def change_epoch(self, *, fresh: bool = False) -> str:
+        with self._db.transaction() as conn:  # always read: ``fresh`` changes nothing here
             row = conn.execute("SELECT value FROM index_meta WHERE name = 'epoch'").fetchone()
             if row is not None:
                 return str(row["value"])
