@@ -310,12 +310,10 @@ def free_port() -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process, from /proc (Linux; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a live process (0 where /proc cannot tell)."""
+    from chalicelib.adapters.local.render_workers import process_cpu_seconds
+
+    return process_cpu_seconds(pid) or 0.0
 
 
 def _children(pid: int) -> list[int]:

@@ -107,13 +107,7 @@ class _Worker:
         return bool(select.select([self._replies], [], [], timeout)[0])
 
     def cpu_seconds(self) -> float | None:
-        """CPU time the worker has used (Linux /proc); None where that cannot be read."""
-        try:
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def kill(self) -> None:
         self.process.kill()
@@ -125,6 +119,17 @@ class _Worker:
             self.process.wait(timeout=2)
         except (OSError, subprocess.TimeoutExpired):
             self.kill()
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a live process has used, from Linux's /proc; None where
+    that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _python_path() -> list[str]:
