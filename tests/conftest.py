@@ -63,6 +63,7 @@ CONTRACT_MODULES = {
     "test_reindex",
     "test_media_api",
     "test_sync",
+    "test_sync_properties",
     "test_feeds",
     "test_entry_paths",
     "test_render_budget",

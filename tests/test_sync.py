@@ -3,6 +3,7 @@ every published upsert and removal since a cursor, in order, never missing a del
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -122,6 +123,47 @@ def test_a_scheduled_entry_arrives_when_due(api: Api, clock: FrozenClock) -> Non
     due = sync(api, clock, cursor)
     assert [(i["type"], i["slug"]) for i in due["items"]] == [("upsert", "later")]
     assert due["items"][0]["changed_at"].startswith("2025-06-01T13:00:00")
+
+
+def test_a_public_entry_rescheduled_for_later_leaves_the_feed_until_due(
+    api: Api, clock: FrozenClock
+) -> None:
+    """Issue 12, case 2: delivery stops serving it, so a sync client must drop it too."""
+    api.collection()
+    publish(api, "launch")
+    _, cursor = drain(api, clock)
+    due = (clock.now() + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    api.publish("blog", "launch", publish_at=due)
+    assert api.call("GET", "/v1/content/blog/launch", auth=False).status_code == 404
+    items, later = drain(api, clock, cursor)
+    assert [(i["type"], i["slug"]) for i in items] == [("delete", "launch")]
+    fresh, _ = drain(api, clock)
+    assert [(i["type"], i["slug"]) for i in fresh] == [("delete", "launch")]
+    clock.advance(hours=2)
+    back = sync(api, clock, later)["items"]
+    assert [(i["type"], i["slug"]) for i in back] == [("upsert", "launch")]
+    assert api.call("GET", "/v1/content/blog/launch", auth=False).status_code == 200
+
+
+@pytest.mark.parametrize("withdraw", ["unpublish", "delete", "reschedule"])
+def test_a_slug_never_served_publicly_never_appears_in_the_feed(
+    api: Api, clock: FrozenClock, withdraw: str
+) -> None:
+    """Issue 12, case 3: an embargoed slug is itself news."""
+    api.collection()
+    publish(api, "kept")
+    _, cursor = drain(api, clock)
+    api.entry(title="Embargoed launch", slug="embargoed-launch")
+    api.publish("blog", "embargoed-launch", publish_at="2025-06-02T12:00:00Z")
+    if withdraw == "unpublish":
+        api.json("POST", "/v1/manage/content/blog/embargoed-launch/unpublish")
+    elif withdraw == "delete":
+        assert api.call("DELETE", "/v1/manage/content/blog/embargoed-launch").status_code == 204
+    else:
+        api.publish("blog", "embargoed-launch", publish_at="2025-06-03T12:00:00Z")
+    for since in (cursor, None):
+        items, _ = drain(api, clock, since)
+        assert "embargoed-launch" not in {i["slug"] for i in items}, (since, items)
 
 
 def test_bad_cursors_and_limits(api: Api) -> None:

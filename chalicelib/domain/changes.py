@@ -1,18 +1,26 @@
-"""The change log behind ``GET /v1/sync``: one row per published entry, its latest change.
+"""The change log behind ``GET /v1/sync``: at most two rows per entry, its last words.
 
 A row's *position* is ``{instant}#{collection}#{slug}`` with the instant to the microsecond,
-so positions sort as text in time order and never tie. The log is compacted: a new change
-to an entry replaces its row, so a reader who pages from a position sees every entry whose
-latest change came after it, exactly once, and the last word on each (a deletion is a row
-too, kept until the log is rebuilt).
+so positions sort as text in time order and never tie. Readers never read past "now". The
+log is compacted: a write replaces the entry's rows (``rows_after``), so a reader who pages
+from a position sees each entry's changes after it in order, and the last word on each.
 
-An upsert of an entry scheduled for later is positioned at its ``published_at``: readers,
-who never read past "now", see it when it becomes due, which no write would otherwise mark.
+The rules (docs/architecture.md, "The change feed"), for a write at ``now``:
+
+- a published entry that is due: one upsert at ``now``;
+- a published entry scheduled for later: an upsert at its ``published_at`` (readers see it
+  when it becomes due, which no write would otherwise mark), and, when readers may have it
+  (its last row at or before ``now`` is an upsert), a delete at ``now``: delivery stops
+  serving it until then, so a sync client must drop it too;
+- a removal (delete, unpublish): a delete at ``now`` only if readers may have the entry;
+  otherwise the delete already in the log, or no row at all. A slug that was never served
+  publicly (a scheduled entry withdrawn before its time) never appears in the feed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -68,25 +76,42 @@ def is_visible(record: EntryRecord) -> bool:
     )
 
 
-def change_for(record: EntryRecord, now: dt.datetime) -> Change | None:
-    """The change a write of a published stage makes, or None (drafts; a published stage
-    still waiting for its render, whose last good rendering readers keep seeing)."""
-    if record.stage != "published":
-        return None
-    collection, slug = record.collection, record.slug
-    if record.deleted:
-        return Change(position(instant_us(now), collection, slug), "delete", collection, slug)
-    if not is_visible(record):
-        return None
-    assert record.published_at is not None
-    due = max(now, parse_instant(record.published_at))
+def _upsert(record: EntryRecord, at: str) -> Change:
     return Change(
-        position=position(instant_us(due), collection, slug),
+        position=position(at, record.collection, record.slug),
         kind="upsert",
-        collection=collection,
-        slug=slug,
+        collection=record.collection,
+        slug=record.slug,
         title=record.title,
         published_at=record.published_at,
         updated_at=record.updated_at,
         tags=tuple(record.tags),
     )
+
+
+def rows_after(
+    existing: Sequence[Change], record: EntryRecord, now: dt.datetime
+) -> list[Change] | None:
+    """The entry's rows of the log once ``record`` (a write of one of its stages) is applied,
+    in position order; None leaves them as they are (drafts; a published stage still waiting
+    for its render, whose last good rendering readers keep seeing)."""
+    if record.stage != "published":
+        return None
+    at = instant_us(now)
+    seen = [c for c in existing if c.at <= at]  # what a reader may already have read
+    last_seen = max(seen, key=lambda c: c.position) if seen else None
+    readers_have_it = last_seen is not None and last_seen.kind == "upsert"
+    collection, slug = record.collection, record.slug
+    if readers_have_it:
+        earlier = [Change(position(at, collection, slug), "delete", collection, slug)]
+    else:
+        earlier = [last_seen] if last_seen is not None else []
+    if record.deleted:
+        return earlier
+    if not is_visible(record):
+        return None
+    assert record.published_at is not None
+    due = parse_instant(record.published_at)
+    if due <= now:
+        return [_upsert(record, at)]
+    return [*earlier, _upsert(record, instant_us(due))]

@@ -17,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ...domain.changes import Change, change_for, is_visible
+from ...domain.changes import Change, is_visible, rows_after
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.paths import section_bounds, sections_of
@@ -29,7 +29,8 @@ from .errors import code, storage
 MAX_TRANSACTION_ITEMS = 100
 KEEP = "DELIVERY#"  # webhook deliveries (adapters/aws/webhook_log.py) outlive a rebuild
 EPOCH_TTL_SECONDS = 30.0
-CHANGES = "CHANGES"  # GSI1 partition of the change log (one item per published entry)
+CHANGES = "CHANGES"  # GSI1 partition of the change log (an entry's rows: domain.changes)
+CHANGE_SLOTS = ("CHANGE", "CHANGE#1")  # sort keys of an entry's rows, in position order
 SEP = "\x1f"  # below every printable character: 'abc' sorts before 'abc d'
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -311,7 +312,7 @@ class DynamoIndex:
         log_change: bool = False,
     ) -> bool:
         """Put the entry item and make its tag items match, in one transaction; with
-        ``log_change``, also the entry's row of the change log (domain.changes)."""
+        ``log_change``, also the entry's rows of the change log (domain.changes)."""
         item = _entry_item(record)
         old_tags = {i["SK"] for i in existing if i["SK"].startswith(_copy_prefixes(record.stage))}
         new_items = _copies(item, record)
@@ -326,16 +327,8 @@ class DynamoIndex:
             }
         ]
         actions += [{"Put": {"TableName": self.table, "Item": _dump(i)}} for i in new_items]
-        change = change_for(record, self._now()) if log_change else None
-        if change is not None:
-            change_item = {
-                "PK": item["PK"],
-                "SK": "CHANGE",
-                "GSI1PK": CHANGES,
-                "GSI1SK": change.position,
-                "body": json.dumps(change.to_dict()),
-            }
-            actions.append({"Put": {"TableName": self.table, "Item": _dump(change_item)}})
+        if log_change:
+            actions += self._change_actions(item["PK"], existing, record)
         keep = {i["SK"] for i in new_items}
         stale = [_dump({"PK": item["PK"], "SK": sk}) for sk in sorted(old_tags - keep)]
         if len(actions) + len(stale) + int(clear_error) > MAX_TRANSACTION_ITEMS:
@@ -348,6 +341,32 @@ class DynamoIndex:
             key = _dump({"PK": "OBJECT_ERRORS", "SK": record.key})
             actions.append({"Delete": {"TableName": self.table, "Key": key}})
         return self.write_all_or_none(actions)
+
+    def _change_actions(
+        self, pk: str, existing: list[dict[str, Any]], record: EntryRecord
+    ) -> list[dict[str, Any]]:
+        """Puts and deletes that make the entry's change-log rows what ``rows_after`` says.
+        Fixed sort keys (slots), so a write that raced another still leaves no stray row."""
+        held = {i["SK"]: i for i in existing if i["SK"] in CHANGE_SLOTS}
+        current = [Change.from_dict(json.loads(held[sk]["body"])) for sk in sorted(held)]
+        rows = rows_after(current, record, self._now())
+        if rows is None:
+            return []
+        actions: list[dict[str, Any]] = []
+        for sk, change in zip(CHANGE_SLOTS, rows, strict=False):
+            row = {
+                "PK": pk,
+                "SK": sk,
+                "GSI1PK": CHANGES,
+                "GSI1SK": change.position,
+                "body": json.dumps(change.to_dict()),
+            }
+            actions.append({"Put": {"TableName": self.table, "Item": _dump(row)}})
+        for sk in CHANGE_SLOTS[len(rows) :]:
+            if sk in held:
+                key = _dump({"PK": pk, "SK": sk})
+                actions.append({"Delete": {"TableName": self.table, "Key": key}})
+        return actions
 
     def write_all_or_none(self, actions: list[dict[str, Any]]) -> bool:
         """Apply transaction ``actions`` atomically (a lone Put as a plain PutItem, which costs

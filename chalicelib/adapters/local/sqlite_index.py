@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlite3 import Connection, Row
 from typing import Any
 
-from ...domain.changes import Change, change_for
+from ...domain.changes import Change, rows_after
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
 from ...domain.paths import section_bounds
@@ -24,7 +24,7 @@ from .sqlite import Database
 
 # Bump when a table of the index changes: an index database of another version is dropped at
 # start-up and rebuilt from the objects (the index is derived; see open_index_database).
-INDEX_SCHEMA_VERSION = 2
+INDEX_SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS changes (
     slug TEXT NOT NULL,
     position TEXT NOT NULL,
     body TEXT NOT NULL,
-    PRIMARY KEY (collection, slug)
+    PRIMARY KEY (collection, slug, position)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS changes_by_position ON changes (position);
 CREATE TABLE IF NOT EXISTS index_meta (
@@ -481,13 +481,21 @@ class SqliteIndex:
 
     def _record_change(self, conn: Connection, record: EntryRecord) -> None:
         """In the write's transaction, whose lock orders positions as commits are ordered."""
-        change = change_for(record, self._now())
-        if change is not None:
-            conn.execute(
-                "INSERT OR REPLACE INTO changes (collection, slug, position, body)"
-                " VALUES (?, ?, ?, ?)",
-                (change.collection, change.slug, change.position, json.dumps(change.to_dict())),
-            )
+        if record.stage != "published":  # drafts never reach the log: spare the read
+            return
+        where = "collection = ? AND slug = ?"
+        names = (record.collection, record.slug)
+        existing = conn.execute(f"SELECT body FROM changes WHERE {where}", names).fetchall()
+        rows = rows_after(
+            [Change.from_dict(json.loads(r["body"])) for r in existing], record, self._now()
+        )
+        if rows is None:
+            return
+        conn.execute(f"DELETE FROM changes WHERE {where}", names)
+        conn.executemany(
+            "INSERT INTO changes (collection, slug, position, body) VALUES (?, ?, ?, ?)",
+            [(*names, c.position, json.dumps(c.to_dict())) for c in rows],
+        )
 
     # --- helpers --------------------------------------------------------------------------
 
