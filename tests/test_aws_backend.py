@@ -301,6 +301,7 @@ def test_a_media_original_is_processed_from_the_media_queue_and_its_output_notif
 @pytest.fixture
 def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
     monkeypatch.setenv("CMS_WEBHOOK_BACKOFF_SECONDS", "0")  # retries at once, in one pump
+    monkeypatch.setenv("CMS_WEBHOOKS_ALLOW_LOOPBACK", "1")  # the receiver is on 127.0.0.1
     running = Receiver()
     yield running
     running.close()

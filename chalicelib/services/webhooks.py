@@ -17,9 +17,9 @@ import os
 import secrets
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..domain.errors import NotFound, ValidationFailed
+from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.media import new_media_id
 from ..domain.site import parse_settings
 from ..domain.timeutil import to_iso
@@ -35,9 +35,20 @@ from ..domain.webhooks import (
 from ..ports import Backend
 from . import site
 
+if TYPE_CHECKING:
+    import http.client
+    import socket
+
+    from ..domain import net_guard
+
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
 USER_AGENT = "headless-cms-webhooks/1"
+LOOPBACK_ENV = "CMS_WEBHOOKS_ALLOW_LOOPBACK"
+TRUE = ("1", "true", "yes", "on")
+# How a delivery looks its target's host up (None: the system's); tests replace it (they
+# never ask real DNS). net_guard loads with the first check, not at the API's cold start.
+resolve: net_guard.Resolver | None = None
 
 
 def _secret_name(webhook_id: str) -> str:
@@ -56,6 +67,25 @@ def _new_id(backend: Backend) -> str:
 # --- targets ---------------------------------------------------------------------------------
 
 
+def loopback_allowed() -> bool:
+    """The development opt-in (loopback targets, http://): CMS_WEBHOOKS_ALLOW_LOOPBACK, and
+    when it is not set, on for the local backend only."""
+    raw = os.environ.get(LOOPBACK_ENV, "").strip().lower()
+    if raw:
+        return raw in TRUE
+    return os.environ.get("CMS_BACKEND", "local") in ("", "local")
+
+
+def _check_url(url: str, field: str) -> None:
+    from ..domain import net_guard
+
+    try:
+        net_guard.parse_target(url, allow_loopback=loopback_allowed())
+    except net_guard.Refused as exc:
+        error = FieldError(field, f"url is refused: {exc}", "refused")
+        raise ValidationFailed("The webhook's URL is refused.", [error]) from exc
+
+
 def create(backend: Backend, body: dict[str, Any]) -> dict[str, Any]:
     settings = site.get_settings(backend)
     data = {"id": body.get("id") or f"wh-{secrets.token_hex(4)}", **body}
@@ -64,6 +94,7 @@ def create(backend: Backend, body: dict[str, Any]) -> dict[str, Any]:
     webhooks = [*(w.model_dump() for w in settings.webhooks), data]
     updated = parse_settings({**settings.model_dump(), "webhooks": webhooks})
     webhook = next(w for w in updated.webhooks if w.id == data["id"])
+    _check_url(webhook.url, f"webhooks.{len(webhooks) - 1}.url")
     secret = secrets.token_urlsafe(32)
     backend.config.put(_secret_name(webhook.id), secret, secret=True)
     site.save(backend, updated)
@@ -109,26 +140,74 @@ def emit(backend: Backend, event: str, data: dict[str, Any]) -> int:
     return len(targets)
 
 
+def _connect(addresses: list[str], port: int) -> socket.socket:
+    """A TCP connection to the first of ``addresses`` that answers (each one was checked)."""
+    import socket
+
+    failure: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout=TIMEOUT_SECONDS)
+        except OSError as exc:
+            failure = exc
+    raise failure or OSError("no address to connect to")
+
+
+def _connection(target: net_guard.Target, addresses: list[str]) -> http.client.HTTPConnection:
+    """A connection already open to a checked address: http.client sends the URL's host in
+    ``Host`` and TLS verifies the certificate for it (and sends it as SNI), but nothing looks
+    the host up again, so a second DNS answer cannot redirect the request."""
+    import http.client
+
+    sock = _connect(addresses, target.port)
+    if target.scheme == "http":
+        connection = http.client.HTTPConnection(target.host, target.port, timeout=TIMEOUT_SECONDS)
+    else:
+        import ssl
+
+        context = ssl.create_default_context()
+        sock = context.wrap_socket(sock, server_hostname=target.host)
+        connection = http.client.HTTPSConnection(
+            target.host, target.port, timeout=TIMEOUT_SECONDS, context=context
+        )
+    connection.sock = sock
+    return connection
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
-    """(HTTP status, error): redirects are not followed (a 3xx is a failure). urllib loads
-    here, in the webhooks function, not at the API function's cold start."""
-    import urllib.error
-    import urllib.request
+    """(HTTP status, error) of one POST; raises net_guard.Refused for a target that must not
+    be reached. Redirects are not followed (a 3xx is a failure). http.client loads here, in
+    the webhooks function, not at the API function's cold start."""
+    import http.client
 
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
+    from ..domain import net_guard
 
-    opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    allow = loopback_allowed()
+    target = net_guard.parse_target(url, allow_loopback=allow)
+    lookup = resolve or net_guard.system_resolve
     try:
-        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            return int(response.status), None
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"[:500]
+        addresses = net_guard.checked_addresses(target, lookup, allow_loopback=allow)
+        connection = _connection(target, addresses)
+        try:
+            connection.request("POST", target.path, body=body, headers=headers)
+            status = connection.getresponse().status
+        finally:
+            connection.close()
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    return status, None if 200 <= status < 300 else f"HTTP {status}"
+
+
+def _attempt(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None, bool]:
+    """(HTTP status, error, whether a failure may be retried): a refused target would be
+    refused again, so it is not."""
+    from ..domain import net_guard
+
+    try:
+        status, error = _post(url, body, headers)
+    except net_guard.Refused as exc:
+        return None, f"refused: {exc}", False
+    return status, error, True
 
 
 def backoff_base() -> float:
@@ -162,9 +241,9 @@ def deliver(backend: Backend, delivery_id: str) -> Delivery | None:
         "X-CMS-Timestamp": str(timestamp),
         SIGNATURE_HEADER: sign(secret, timestamp, body),
     }
-    status, error = _post(target.url, body, headers)
+    status, error, retry = _attempt(target.url, body, headers)
     ok = status is not None and 200 <= status < 300
-    final = ok or delivery.attempts + 1 >= MAX_ATTEMPTS
+    final = ok or not retry or delivery.attempts + 1 >= MAX_ATTEMPTS
     done = delivery.after_attempt(ok=ok, status=status, error=error, at=_now(backend), final=final)
     backend.webhook_log.put_delivery(done)
     if not final:
