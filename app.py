@@ -24,6 +24,7 @@ tune_chalice_local()  # `chalice local` only: kept-alive clients without the 40 
 
 app = ThreadSafeChalice(app_name="headless-cms")  # each chalice local thread: its own request
 app.api.binary_types.extend(t for t in media.BINARY_TYPES if t not in app.api.binary_types)
+app.binary_needs_accept = media.binary_needs_accept  # type: ignore[method-assign]
 app.register_middleware(http_logging, "http")
 app.register_middleware(problem_middleware, "http")  # every error is problem+json
 app.register_middleware(authenticate_before_415, "http")  # 401 before 415

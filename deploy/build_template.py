@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 from chalicelib.adapters.aws import provisioning  # noqa: E402
 from chalicelib.adapters.aws.settings import NOTIFIED, AwsSettings, QueueKind  # noqa: E402
 from chalicelib.domain.notifications import RULES  # noqa: E402
+from chalicelib.local_server import NO_ROUTE_DETAIL  # noqa: E402
 
 STAGES = ("dev", "prod")
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -476,6 +477,50 @@ def outputs(settings: AwsSettings) -> dict[str, Any]:
     }
 
 
+REST_API = "RestAPI"  # the API chalice package generates
+PROBLEM = "application/problem+json"
+
+
+def _problem_template(title: str, status: str | None, detail: str) -> str:
+    """A problem+json body for a gateway response (a mapping template: ``$context`` values
+    are filled in by API Gateway; none of them here comes from the request)."""
+    fields = [f'"type": "{"/problems/not-found" if status == "404" else "about:blank"}"']
+    fields.append(f'"title": {title}')
+    if status is not None:
+        fields.append(f'"status": {status}')
+    fields.append(f'"detail": {detail}')
+    return "{" + ", ".join(fields) + "}"
+
+
+def gateway_responses() -> dict[str, Any]:
+    """What API Gateway answers by itself, without calling the API function, as problem+json:
+    a path no route matches is a 404 (not 403 "Missing Authentication Token"); any other 4xx
+    or 5xx of the gateway (throttling, a too-large request, a timeout) keeps its status and
+    says what happened in API Gateway's own words."""
+    message = "$context.error.messageString"  # a JSON string, quotes included
+    responses = {
+        "NoRouteResponse": (
+            "MISSING_AUTHENTICATION_TOKEN",
+            "404",
+            _problem_template('"Not found"', "404", f'"{NO_ROUTE_DETAIL}"'),
+        ),
+        "Gateway4xxResponse": ("DEFAULT_4XX", None, _problem_template(message, None, message)),
+        "Gateway5xxResponse": ("DEFAULT_5XX", None, _problem_template(message, None, message)),
+    }
+    resources = {}
+    for name, (kind, status, body) in responses.items():
+        properties: dict[str, Any] = {
+            "RestApiId": {"Ref": REST_API},
+            "ResponseType": kind,
+            "ResponseParameters": {"gatewayresponse.header.Content-Type": f"'{PROBLEM}'"},
+            "ResponseTemplates": {"application/json": body},
+        }
+        if status is not None:
+            properties["StatusCode"] = status
+        resources[name] = {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": properties}
+    return resources
+
+
 def merge_template(stage: str) -> dict[str, Any]:
     if stage not in STAGES:
         raise SystemExit(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
@@ -489,6 +534,7 @@ def merge_template(stage: str) -> dict[str, Any]:
         SITE_SETTINGS: site_settings(settings),
         **log_groups(settings),
         **function_overrides(settings),
+        **gateway_responses(),
     }
     return {
         "Description": f"{settings.app} ({stage}): Chalice API, render, thumbnails and"
@@ -578,6 +624,8 @@ def verify(template: dict[str, Any], stage: str) -> list[str]:
             problems.append(f"{function} does not get the stack's bucket as CMS_BUCKET")
         if variables.get("CMS_STAGE") != stage:
             problems.append(f"{function} is not packaged for stage {stage}")
+    if resources.get(REST_API, {}).get("Type") != "AWS::Serverless::Api":
+        problems.append(f"the gateway responses name {REST_API!r}, which the template lacks")
     problems += [f"wildcard allowed by {w}" for w in wildcard_allows(template)]
     return problems
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,9 @@ def test_media_over_http_like_curl(server: LocalServer) -> None:
     media_id = direct.json()["id"]
     asset = requests.get(f"{url}/v1/media/{media_id}", timeout=10).json()
     assert asset["status"] == "ready" and (asset["width"], asset["height"]) == (1200, 800)
-    thumb = requests.get(asset["variants"][0]["url"], timeout=10)
+    link = asset["variants"][0]["url"]
+    assert link.startswith(f"/v1/media/{media_id}/files/")  # no public URL is configured
+    thumb = requests.get(url + link, timeout=10)
     assert thumb.status_code == 200
     assert thumb.headers["Content-Type"] in ("image/jpeg", "image/webp")
     assert b"CameraMaker" not in thumb.content
@@ -211,7 +214,7 @@ def test_media_over_http_like_curl(server: LocalServer) -> None:
     ).json()
     form = started["upload"]
     posted = requests.post(
-        form["url"], data=form["fields"], files={"file": files.png_with_alpha()}, timeout=30
+        url + form["url"], data=form["fields"], files={"file": files.png_with_alpha()}, timeout=30
     )
     assert posted.status_code == 204, posted.text
     logo = requests.get(f"{url}/v1/manage/media/{started['id']}", headers=AUTH, timeout=10)
@@ -222,8 +225,10 @@ def test_media_over_http_like_curl(server: LocalServer) -> None:
     requests.post(f"{url}/v1/manage/content/blog", json=entry, headers=AUTH, timeout=10)
     requests.post(f"{url}/v1/manage/content/blog/with-a-photo/publish", headers=AUTH, timeout=10)
     html = requests.get(f"{url}/v1/content/blog/with-a-photo", timeout=10).json()["html"]
-    assert f'srcset="{url}/v1/media/{media_id}/files/320.webp 320w' in html
+    assert f'srcset="/v1/media/{media_id}/files/320.webp 320w' in html
     assert 'width="1200" height="800"' in html
+    with urllib.request.urlopen(url + link, timeout=10) as response:  # sends no Accept
+        assert response.status == 200 and response.read() == thumb.content
 
 
 def test_kept_alive_connections_do_not_stall(server: LocalServer) -> None:

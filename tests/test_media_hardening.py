@@ -116,20 +116,94 @@ def test_a_variant_missing_from_the_bucket_is_404_not_500(
     problem(response)
 
 
-def test_links_never_take_a_script_scheme_or_a_broken_host_from_headers(api: Api) -> None:
+FORGED = (
+    {"Host": "evil.example"},
+    {"Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"},
+    {"X-Forwarded-Proto": "javascript"},
+    {"Host": 'evil.example"/><script>'},
+)
+
+
+def _links_of(api: Api, media_id: str, headers: dict[str, str]) -> list[str]:
+    """Every link a reader can get to the asset: its public view, an entry's HTML, the feed."""
+    body = api.json("GET", f"/v1/media/{media_id}", headers=headers, auth=False)
+    links = [body["url"], *(v["url"] for v in body["variants"])]
+    html = api.json("GET", "/v1/content/blog/pic", headers=headers, auth=False)["html"]
+    feed = api.call("GET", "/v1/feeds/blog.xml", headers=headers, auth=False).body.decode()
+    return [*links, html, feed]
+
+
+@pytest.fixture
+def pictured(api: Api) -> str:
+    """An image, ready, in a published entry of a site with a base URL (so it has a feed)."""
     media_id = upload(api, files.small_png())["id"]
-    for headers in (
-        {"X-Forwarded-Proto": "javascript"},
-        {"X-Forwarded-Proto": "data"},
-        {"Host": 'evil.example"/><script>'},
-        {"Host": "evil.example/%0aalert(1)//"},
-    ):
-        body = api.json("GET", f"/v1/media/{media_id}", headers=headers, auth=False)
-        urls = [body["url"], *(v["url"] for v in body["variants"])]
-        for url in urls:
-            assert url.startswith(("http://", "https://")), (headers, url)
-            host = url.split("://", 1)[1].split("/", 1)[0]
-            assert all(c.isalnum() or c in ".-:[]" for c in host), (headers, url)
+    api.json("GET", f"/v1/manage/media/{media_id}")
+    api.json("PUT", "/v1/manage/settings", {"base_url": "https://site.example"})
+    api.collection()
+    api.entry(body=f"![A pixel](media:{media_id})", title="Pic")
+    api.publish("blog", "pic")
+    return media_id
+
+
+def test_public_links_never_come_from_a_request_header(api: Api, pictured: str) -> None:
+    """Issue 12, case 5: entry HTML, feeds and media views are public and cacheable, so one
+    request with a forged Host must not decide the links everybody gets. Unconfigured, the
+    links are paths from the API's root."""
+    plain = _links_of(api, pictured, {})
+    assert f'src="/v1/media/{pictured}/files/' in plain[-2]
+    assert all(link.startswith(f"/v1/media/{pictured}/") for link in plain[:-2])
+    for headers in FORGED:
+        links = _links_of(api, pictured, headers)
+        assert links == plain, headers
+        assert not any("evil" in link or "javascript" in link for link in links), headers
+
+
+@pytest.mark.parametrize("where", ["environment", "settings"])
+def test_public_links_use_the_configured_api_url(
+    api: Api, pictured: str, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if where == "environment":
+        monkeypatch.setenv("CMS_PUBLIC_URL", "https://api.example.com/")
+    else:
+        settings = {"base_url": "https://site.example", "api_url": "https://api.example.com/"}
+        assert api.json("PUT", "/v1/manage/settings", settings)["api_url"] == (
+            "https://api.example.com"
+        )
+    for headers in ({}, *FORGED):
+        links = _links_of(api, pictured, headers)
+        assert all(link.startswith("https://api.example.com/v1/media/") for link in links[:-2])
+        assert f'src="https://api.example.com/v1/media/{pictured}/files/' in links[-2]
+        assert not any("evil" in link for link in links), headers
+
+
+def test_the_api_url_setting_is_a_plain_base_url(api: Api) -> None:
+    for bad in ("ftp://api.example.com", "https://u:p@api.example.com", "https://a.example/?x=1"):
+        response = api.call("PUT", "/v1/manage/settings", {"api_url": bad})
+        assert response.status_code == 422, bad
+        problem(response)
+
+
+@pytest.mark.local_only
+@pytest.mark.parametrize("accept", [None, "application/json", "text/html"])
+def test_media_files_are_served_to_clients_that_send_no_accept_header(
+    api: Api, accept: str | None
+) -> None:
+    """Issue 12, case 8: urllib, Go's http client (Hugo's resources.GetRemote) send none."""
+    media_id = upload(api, files.small_png())["id"]
+    asset = api.json("GET", f"/v1/manage/media/{media_id}")
+    names = [u.rsplit("/", 1)[1] for u in (asset["url"], *(v["url"] for v in asset["variants"]))]
+    headers = {} if accept is None else {"Accept": accept}
+    for name in names:
+        response = api.call(
+            "GET", f"/v1/media/{media_id}/files/{name}", headers=headers, auth=False
+        )
+        assert response.status_code == 200, (name, response.body[:200])
+        assert response.headers["Content-Type"].startswith("image/"), name
+        assert response.body[:4] in (b"\x89PNG", b"RIFF") or response.body[:2] == b"\xff\xd8"
+    original = api.call(
+        "GET", f"{BASE}/{media_id}/original", headers=headers
+    )  # the editors' route too
+    assert original.status_code == 200 and original.body == files.small_png()
 
 
 # --- races between the API and the thumbnail handler ----------------------------------------

@@ -630,6 +630,29 @@ def test_webhooks_role_reads_its_delivery_and_target_and_sends_only_retries(
 # --- the checks of the build script -----------------------------------------------------
 
 
+def test_the_gateway_answers_problem_json_and_an_unknown_path_is_404(resources: dict) -> None:
+    """Issue 12, case 7: not API Gateway's 403 {"message": "Missing Authentication Token"}."""
+    assert resources["RestAPI"]["Type"] == "AWS::Serverless::Api"
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::GatewayResponse"
+    }
+    assert set(responses) == {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"}
+    for kind, properties in responses.items():
+        assert properties["RestApiId"] == {"Ref": "RestAPI"}
+        header = properties["ResponseParameters"]["gatewayresponse.header.Content-Type"]
+        assert header == "'application/problem+json'"
+        body = properties["ResponseTemplates"]["application/json"]
+        filled = body.replace("$context.error.messageString", '"Too many requests"')
+        problem = json.loads(filled)  # the template is JSON once API Gateway fills it
+        assert {"type", "title", "detail"} <= set(problem), kind
+        assert "$input" not in body and "$context.path" not in body  # nothing from the request
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["StatusCode"] == "404"
+    assert json.loads(missing["ResponseTemplates"]["application/json"])["status"] == 404
+
+
 def test_verify_rejects_a_template_packaged_for_another_queue(template: dict) -> None:
     assert builder.verify(template, STAGE) == []
     broken = json.loads(json.dumps(template))

@@ -15,7 +15,7 @@ from ..domain.limits import is_ascii_int
 from ..domain.media_types import BY_CONTENT_TYPE, sniff
 from ..domain.upload_policy import LOCAL_UPLOAD_PATH
 from ..ports import ObjectNotFound
-from ..services import delivery, media
+from ..services import delivery, media, site
 from ..wiring import Container, container, upload_secret
 from .auth import require
 from .http import (
@@ -45,36 +45,44 @@ UPLOAD_TYPES = [
 ]
 BINARY_TYPES = [*UPLOAD_TYPES, FORM]
 LIST_PARAMS = {"tag", "limit", "cursor", "collection"}
-# A Host header as links may use it: a name or an IPv6 literal, and a port.
-_HOST = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+_STAGE = re.compile(r"[A-Za-z0-9_-]{1,128}")  # an API Gateway stage name
 UPLOAD_PARAMS = {"filename", "alt", "caption", "tags", "collection", "path"}
 PRIVATE = "private, no-store"
 
 
+def binary_needs_accept() -> bool:
+    """Whether a binary body needs an Accept header naming a binary type: behind API Gateway
+    (AWS backend) yes; the local backend's server sends bytes to any client."""
+    return container().backend_name != "local"
+
+
 def _accepts_binary(request: Request, content_type: str) -> bool:
     """Whether Chalice will let a binary body through for this request: it needs an Accept
-    header naming a binary type (the response's) or */*."""
+    header naming a binary type (the response's) or */*, unless no rule needs one."""
+    if not binary_needs_accept():
+        return True
     accept = (request.headers.get("accept") or "").lower()
     ranges = {part.split(";")[0].strip() for part in accept.split(",")}
     return bool(ranges & {"*/*", content_type.lower(), *(t.lower() for t in BINARY_TYPES)})
 
 
 def api_origin(request: Request) -> str:
-    """This API's public base URL, for links in responses (CMS_PUBLIC_URL overrides)."""
+    """This API's public base URL for links in responses: ``CMS_PUBLIC_URL``, else the site
+    settings' ``api_url``, else none: links are then paths from this API's root (with the
+    API Gateway stage's prefix when the request came through it). Never a request header:
+    entry HTML and feeds are public and cached by shared caches, so one request with a
+    forged ``Host`` must not decide the links everybody gets."""
     configured = os.environ.get("CMS_PUBLIC_URL", "").rstrip("/")
     if configured:
         return configured
-    headers = request.headers
-    host = headers.get("host", "")
-    if not _HOST.fullmatch(host):
-        host = "localhost"
-    default_scheme = "http" if container().backend_name == "local" else "https"
-    scheme = headers.get("x-forwarded-proto", default_scheme).split(",")[0].strip().lower()
-    if scheme not in ("http", "https"):  # these links go into public, cached HTML
-        scheme = default_scheme
-    stage = (request.context or {}).get("stage")
-    prefix = f"/{stage}" if stage and host.endswith(".amazonaws.com") else ""
-    return f"{scheme}://{host}{prefix}"
+    api_url = site.get_settings(container().backend).api_url
+    if api_url:
+        return api_url
+    context = request.context or {}
+    stage, path = str(context.get("stage") or ""), str(context.get("path") or "")
+    if _STAGE.fullmatch(stage) and path.startswith(f"/{stage}/"):
+        return f"/{stage}"
+    return ""
 
 
 def urls(c: Container, request: Request) -> media.MediaUrls:

@@ -26,12 +26,12 @@ def document() -> dict[str, Any]:
         if not _built or _built[0][0] is not app:
             from .openapi_spec import build
 
-            _built[:] = [(app, build(app.routes))]
+            _built[:] = [(app, build(app.routes, limits=container().limits))]
         return _built[0][1]
 
 
 def _with_server(spec: dict[str, Any]) -> dict[str, Any]:
-    return {**spec, "servers": [{"url": api_origin(bp.current_request)}]}
+    return {**spec, "servers": [{"url": api_origin(bp.current_request) or "/"}]}
 
 
 @route(bp, "/openapi.json", methods=["GET"])

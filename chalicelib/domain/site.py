@@ -7,7 +7,14 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import FieldError, ValidationFailed
 from .paths import page_url_path
@@ -61,16 +68,22 @@ class SiteSettings(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=200)] = "Headless CMS"
     description: Annotated[str, Field(max_length=1000)] = ""
     base_url: Annotated[str | None, Field(max_length=500)] = None
+    api_url: Annotated[str | None, Field(max_length=500)] = None  # this API, for media links
     language: Annotated[str, Field(pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")] = "en"
     author: Annotated[str | None, Field(max_length=200)] = None
     entry_url: Annotated[str, Field(max_length=500)] = "{base_url}/{collection}/{slug}/"
     feed_size: Annotated[int, Field(ge=1, le=1000)] = 50
     webhooks: list[Webhook] = []
 
-    @field_validator("base_url")
+    @field_validator("base_url", "api_url")
     @classmethod
-    def _base(cls, value: str | None) -> str | None:
-        return _http_url(value, name="base_url").rstrip("/") if value else None
+    def _base(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        name = str(info.field_name)
+        if "?" in value or "#" in value:
+            raise ValueError(f"{name} must be a base URL, without a query or fragment")
+        return _http_url(value, name=name).rstrip("/")
 
     @field_validator("entry_url")
     @classmethod
