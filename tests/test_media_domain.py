@@ -157,7 +157,7 @@ def test_an_empty_file_is_a_validation_error() -> None:
         (files.gif_frame_bomb(), GIF, (65_535, 65_535)),  # the frame, not the 32 x 32 screen
         (files.gif_frame_bomb((20, 10)), GIF, (32, 32)),
         (files.animated_gif()[:200], GIF, (400, 300)),  # cut short: what was read
-        (files.avif(), AVIF, None),
+        (files.avif(), AVIF, (800, 600)),  # its ispe box and the AV1 sequence header
     ],
 )
 def test_image_size_reads_headers_only(data: bytes, kind: object, size: object) -> None:

@@ -3,17 +3,19 @@
 ``sniff`` names the format from its signature and refuses SVG (it can carry script),
 unknown formats and polyglots: files that are also an archive, HTML or a PDF, which a
 browser or another reader could be led to open as that. ``image_size`` reads width and
-height from the headers of PNG, GIF, JPEG and WebP without decoding a pixel, so a
-decompression bomb is refused before anything is allocated for it.
+height from the headers of every image format accepted (``image_headers``: each frame of
+an APNG, a GIF or an animated WebP, each AVIF item and track) without decoding a pixel, so
+a decompression bomb is refused before anything is allocated for it.
 """
 
 from __future__ import annotations
 
 import re
-import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import UnsupportedMediaType, ValidationFailed
+from .image_headers import avif_size, gif_extent, jpeg_size, png_size, webp_size
 
 
 @dataclass(frozen=True)
@@ -113,92 +115,22 @@ def sniff(data: bytes, declared: str | None = None) -> MediaType:
 
 # --- dimensions from headers ---------------------------------------------------------------
 
-_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
-            continue
-        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
-        if marker in _SOF:
-            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-            return width, height
-        if marker == 0xDA or length < 2:
-            return None
-        i += 2 + length
-    return None
-
-
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    chunk = data[12:16]
-    if chunk == b"VP8X" and len(data) >= 30:
-        width = 1 + int.from_bytes(data[24:27], "little")
-        height = 1 + int.from_bytes(data[27:30], "little")
-        return width, height
-    if chunk == b"VP8 " and len(data) >= 30:
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L" and len(data) >= 25:
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    return None
-
-
-def _sub_blocks_end(data: bytes, at: int) -> int:
-    """The offset after a chain of GIF data sub-blocks (size byte, bytes; a 0 size ends)."""
-    while at < len(data):
-        size = data[at]
-        at += 1 + size
-        if size == 0:
-            return at
-    return len(data)
-
-
-def _gif_extent(data: bytes) -> tuple[int, int]:
-    """The canvas a GIF needs: its logical screen, grown to hold every frame. A frame may
-    claim 65,535 x 65,535 pixels behind a 32 x 32 screen, and Pillow allocates what the
-    frames claim: every image descriptor is read (a linear walk of the blocks, nothing
-    decoded)."""
-    width, height, packed = struct.unpack("<HHB", data[6:11])
-    at = 13 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
-    while at < len(data):
-        block = data[at]
-        if block == 0x2C and at + 10 <= len(data):  # an image descriptor
-            left, top, frame_width, frame_height, flags = struct.unpack(
-                "<HHHHB", data[at + 1 : at + 10]
-            )
-            width, height = max(width, left + frame_width), max(height, top + frame_height)
-            at += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
-            at = _sub_blocks_end(data, at + 1)  # after the LZW code size, the image data
-        elif block == 0x21 and at + 2 <= len(data):  # an extension: label, then sub-blocks
-            at = _sub_blocks_end(data, at + 2)
-        else:  # the trailer (0x3B), or bytes that are not GIF: Pillow judges the rest
-            break
-    return width, height
+_READERS: dict[MediaType, Callable[[bytes], tuple[int, int] | None]] = {
+    JPEG: jpeg_size,
+    PNG: png_size,
+    GIF: gif_extent,
+    WEBP: webp_size,
+    AVIF: avif_size,
+}
 
 
 def image_size(data: bytes, kind: MediaType) -> tuple[int, int] | None:
-    """(width, height) from the headers, or None where this reader does not know the format
-    (AVIF: the thumbnail handler checks it with Pillow before decoding)."""
-    if kind is PNG and len(data) >= 24 and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        return width, height
-    if kind is GIF and len(data) >= 13:
-        return _gif_extent(data)
-    if kind is JPEG:
-        return _jpeg_size(data)
-    if kind is WEBP:
-        return _webp_size(data)
-    return None
+    """(width, height) from the headers, nothing decoded: the largest image, canvas or
+    frame the decoder would allocate for. ValidationFailed for headers that cannot be read
+    or a frame outside its canvas; None for a PDF, or a JPEG without a frame header (Pillow
+    judges it)."""
+    reader = _READERS.get(kind)
+    return reader(data) if reader is not None else None
 
 
 def check_pixels(size: tuple[int, int] | None, max_pixels: int) -> None:
