@@ -231,6 +231,17 @@ def test_media_over_http_like_curl(server: LocalServer) -> None:
         assert response.status == 200 and response.read() == thumb.content
 
 
+def test_a_path_no_route_matches_is_a_problem_json_404(server: LocalServer) -> None:
+    """Not API Gateway's 403 "Missing Authentication Token" (which chalice local mimics):
+    the same problem+json 404 the stack's gateway responses give on AWS."""
+    for path, headers in (("/nope", {}), ("/v1/content", AUTH), ("/v1/x/y/z?q=1", {})):
+        response = requests.get(f"{server.url}{path}", headers=headers, timeout=10)
+        assert response.status_code == 404, (path, response.text)
+        assert response.headers["Content-Type"] == "application/problem+json"
+        body = response.json()
+        assert body["status"] == 404 and body["type"] == "/problems/not-found"
+
+
 def test_kept_alive_connections_do_not_stall(server: LocalServer) -> None:
     """A kept-alive client (site generators, browsers, requests.Session) gets each response as
     fast as a new connection does, not ~40 ms later (Nagle against the delayed ACK)."""
