@@ -9,6 +9,7 @@ from chalicelib.api import (
     management,
     media,
     openapi,
+    previews,
     webhooks,
 )
 from chalicelib.api.app_class import ThreadSafeChalice
@@ -37,5 +38,6 @@ app.register_blueprint(media.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(feeds.bp)
 app.register_blueprint(webhooks.bp)
+app.register_blueprint(previews.bp)  # /v1/manage/previews
 app.register_blueprint(openapi.bp)
 app.register_blueprint(event_handlers.bp)

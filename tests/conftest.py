@@ -64,6 +64,7 @@ CONTRACT_MODULES = {
     "test_media_api",
     "test_sync",
     "test_sync_properties",
+    "test_preview",
     "test_feeds",
     "test_entry_paths",
     "test_render_budget",

@@ -1,4 +1,5 @@
-"""The public, read-only delivery API: published, due entries only."""
+"""The public, read-only delivery API: published, due entries only; drafts for preview
+(a key with the ``preview`` scope, or a preview link: services/previews.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import json
 import os
 
 from chalice import Blueprint, Response
+from chalice.app import Request
 
-from ..services import delivery, sync
+from ..domain.errors import Unauthorized
+from ..services import delivery, preview_reads, previews, sync
 from ..wiring import container
+from .auth import principal_of
 from .http import JSON, entry_path, json_response, none_match, query, route
 from .media import urls
 
@@ -17,15 +21,46 @@ bp = Blueprint(__name__)
 LIST_PARAMS = {"tag", "sort", "limit", "cursor", "section"}
 
 
+# A preview is the draft as it is now, for one reader: no cache keeps it, no engine indexes it.
+PREVIEW_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
+
+
 def _cache_control(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _preview(request: Request, collection: str, slug: str | None = None) -> bool:
+    """Whether this request reads drafts: a preview link to this entry, or a key made with
+    the ``preview`` scope. Any other request reads what the site publishes, one with a key
+    without the scope or a key that is not valid too (delivery never needed credentials)."""
+    token = query(request).get("preview")
+    if token is not None and slug is not None:
+        c = container()
+        previews.check_link(c.backend, c.cursor_secret, token, collection, slug)
+        return True
+    if not (request.headers.get("authorization") or "").strip():
+        return False
+    try:
+        return previews.SCOPE in principal_of(request).scopes
+    except Unauthorized:
+        return False
+
+
 @route(bp, "/v1/content/{collection}", methods=["GET"])
 def list_entries(collection: str) -> Response:
-    params = query(bp.current_request)
+    request = bp.current_request
+    params = query(request)
     delivery.check_bad_request_params(params, LIST_PARAMS)
     c = container()
+    if _preview(request, collection):
+        drafts = preview_reads.list_drafts(
+            c.backend,
+            c.limits,
+            c.cursor_secret,
+            collection,
+            **{k: params.get(k) for k in LIST_PARAMS},
+        )
+        return json_response(drafts, headers=PREVIEW_HEADERS)
     page = delivery.list_published(
         c.backend,
         c.limits,
@@ -49,7 +84,14 @@ def list_entries(collection: str) -> Response:
 def get_entry(collection: str, slug: str) -> Response:
     c = container()
     request = bp.current_request
-    entry = delivery.find_published(c.backend, collection, entry_path(slug))
+    path = entry_path(slug)
+    if _preview(request, collection, path):
+        draft = preview_reads.find_draft(c.backend, collection, path)
+        body = preview_reads.entry_body(c.backend, draft, urls(c, request).stable)
+        return Response(
+            body=body, status_code=200, headers={"Content-Type": JSON, **PREVIEW_HEADERS}
+        )
+    entry = delivery.find_published(c.backend, collection, path)
     body, html = delivery.cached_entry(c.backend, entry)
     etag = entry.etag
     if html is not None:  # it refers to media: resolved as they are now

@@ -18,6 +18,7 @@ from ..domain.names import COLLECTION_RE
 from ..domain.paths import MAX_PATH_LENGTH, SEGMENT_RE
 from ..domain.site import WEBHOOK_ID_RE
 from ..ports import SORT_ORDERS
+from . import preview_schemas as ps
 from . import schemas as s
 
 Schema = dict[str, Any]
@@ -103,6 +104,7 @@ PATH_PARAMS: dict[str, Param] = {
     "key_id": Param("key_id", text(r"^[0-9a-f]{16}$"), "An API key id."),
     "webhook_id": Param("webhook_id", text(WEBHOOK_ID_RE.pattern, 64), "A webhook id."),
     "delivery_id": Param("delivery_id", text(max_length=64), "A webhook delivery id."),
+    "preview_id": Param("preview_id", text(r"^[0-9a-f]{16}$"), "A preview link id."),
 }
 IF_MATCH = "If-Match"
 IF_NONE_MATCH = "If-None-Match"
@@ -154,7 +156,8 @@ ROUTES: dict[tuple[str, str], Op] = {
             CURSOR,
             SECTION,
         ),
-        description="Unknown query parameters are refused (400).",
+        description="Unknown query parameters are refused (400). A key with the 'preview'"
+        ' scope lists the collection\'s rendered drafts instead, marked "preview": true.',
     ),
     ("GET", "/v1/content/{collection}/{slug}"): Op(
         "Get a published entry",
@@ -163,9 +166,20 @@ ROUTES: dict[tuple[str, str], Op] = {
             200: Reply("The entry with its HTML.", s.Entry, headers=("ETag", "Cache-Control")),
             304: NOT_MODIFIED,
         },
-        (404, 422),
+        (401, 403, 404, 409, 422),
         headers=(IF_NONE_MATCH,),
-        description="Drafts, unpublished and not-yet-due entries answer 404 like missing ones.",
+        query=(
+            Param(
+                "preview",
+                text(max_length=2048),
+                "A preview link's token: the entry's draft instead (401 once it has expired or"
+                " was revoked, 403 for another entry's link).",
+            ),
+        ),
+        description="Drafts, unpublished and not-yet-due entries answer 404 like missing ones."
+        " A preview link (?preview=) or a key with the 'preview' scope reads the draft, marked"
+        ' "preview": true with its "state", answered private, no-store (409: the draft has no'
+        " rendering yet).",
     ),
     ("GET", "/v1/sync"): Op(
         "Changes since a cursor",
@@ -617,5 +631,22 @@ ROUTES: dict[tuple[str, str], Op] = {
         {202: Reply("A new delivery of the same body, queued.", s.Delivery)},
         (404,),
         scope="admin",
+    ),
+    ("POST", "/v1/manage/previews"): Op(
+        "Make a preview link to an entry's draft",
+        CONTENT,
+        {201: Reply("The link, with its token shown once.", ps.PreviewLinkCreated)},
+        (400, 404, 413, 422),
+        scope="content:read",
+        body=Body(ps.PreviewLinkInput),
+    ),
+    ("GET", "/v1/manage/previews"): Op(
+        "List preview links",
+        CONTENT,
+        {200: Reply("Every link not revoked, newest first.", ps.PreviewLinkList)},
+        scope="content:read",
+    ),
+    ("DELETE", "/v1/manage/previews/{preview_id}"): Op(
+        "Revoke a preview link", CONTENT, {204: NO_CONTENT}, (404,), scope="content:read"
     ),
 }

@@ -65,6 +65,29 @@ def summary(record: EntryRecord) -> dict[str, Any]:
     }
 
 
+def list_query(
+    backend: Backend,
+    limits: Limits,
+    collection: str,
+    tag: str | None,
+    sort: str | None,
+    limit: str | None,
+    section: str | None,
+) -> tuple[dict[str, Any], int]:
+    """A list request's parameters, checked: its scope (what a cursor is bound to), size."""
+    require_collection(backend, collection)
+    section_value = validate_section(section) if section is not None else None
+    order = sort or "-published_at"
+    if order not in SORT_ORDERS:
+        raise BadRequest(f"sort must be one of {', '.join(SORT_ORDERS)}.", {"parameter": "sort"})
+    size = parse_page_size(limit, default=limits.default_page_size, maximum=limits.max_page_size)
+    try:
+        tag_value = normalize_tag(tag) if tag is not None else None
+    except ValueError as exc:
+        raise BadRequest(f"tag: {exc}.", {"parameter": "tag"}) from exc
+    return {"c": collection, "s": order, "t": tag_value, "p": section_value}, size
+
+
 def list_published(
     backend: Backend,
     limits: Limits,
@@ -77,17 +100,8 @@ def list_published(
     cursor: str | None = None,
     section: str | None = None,
 ) -> dict[str, Any]:
-    require_collection(backend, collection)
-    section_value = validate_section(section) if section is not None else None
-    order = sort or "-published_at"
-    if order not in SORT_ORDERS:
-        raise BadRequest(f"sort must be one of {', '.join(SORT_ORDERS)}.", {"parameter": "sort"})
-    size = parse_page_size(limit, default=limits.default_page_size, maximum=limits.max_page_size)
-    try:
-        tag_value = normalize_tag(tag) if tag is not None else None
-    except ValueError as exc:
-        raise BadRequest(f"tag: {exc}.", {"parameter": "tag"}) from exc
-    scope = {"c": collection, "s": order, "t": tag_value, "p": section_value}
+    scope, size = list_query(backend, limits, collection, tag, sort, limit, section)
+    order, tag_value, section_value = scope["s"], scope["t"], scope["p"]
     after = None
     if cursor:
         payload = cursors.decode(cursor, cursor_secret)

@@ -18,11 +18,14 @@ from ..domain.errors import FieldError, Forbidden, NotFound, Unauthorized, Valid
 from ..domain.timeutil import to_iso
 from ..ports import Backend
 
-SCOPES = ("content:read", "content:write", "media:read", "media:write", "admin")
+SCOPES = ("content:read", "content:write", "media:read", "media:write", "admin", "preview")
+# ``preview`` is never implied: a key reads drafts through the delivery routes only when it
+# was made for that (services/previews.py), so the keys tools already use keep reading what
+# the site publishes.
 IMPLIED = {
     "content:write": {"content:read"},
     "media:write": {"media:read"},
-    "admin": set(SCOPES),
+    "admin": set(SCOPES) - {"preview"},
 }
 KEY_RE = re.compile(r"^cms_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")
 PREFIX = "keys/"
