@@ -58,6 +58,14 @@ def require(backend: Backend, media_id: str) -> m.MediaRecord:
 # --- URLs -----------------------------------------------------------------------------------
 
 
+def _version(record: m.MediaRecord) -> str:
+    """A page resource's original can be replaced under the same id, and its variants keep
+    their names (``320.webp``): its links carry the original's hash, so a file served as
+    immutable is never the old picture under the new link."""
+    sha = record.derived.sha256
+    return f"?v={sha[:16]}" if record.meta.is_resource and sha else ""
+
+
 @dataclass(frozen=True)
 class MediaUrls:
     """Where a client fetches a file of an asset.
@@ -72,8 +80,10 @@ class MediaUrls:
 
     def stable(self, record: m.MediaRecord, name: str) -> str:
         if self.base_url:
-            return f"{self.base_url}/{m.object_key(record.id, name)}"
-        return f"{self.api_origin}/v1/media/{record.id}/files/{name}"
+            url = f"{self.base_url}/{m.object_key(record.id, name)}"
+        else:
+            url = f"{self.api_origin}/v1/media/{record.id}/files/{name}"
+        return url + _version(record)
 
     def direct(self, record: m.MediaRecord, name: str) -> str:
         if self.base_url:
