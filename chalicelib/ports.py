@@ -274,8 +274,11 @@ class UploadForm:
 
 
 class FileLinks(Protocol):
-    def download_url(self, key: str, *, filename: str | None = None) -> str | None:
-        """A URL that serves the object without this API, or None: the API serves it."""
+    def download_url(
+        self, key: str, *, filename: str | None = None, cache_control: str | None = None
+    ) -> str | None:
+        """A URL that serves the object without this API (as an attachment named
+        ``filename``, with ``cache_control``), or None: the API serves it."""
         ...
 
     def upload_form(

@@ -314,7 +314,7 @@ def get_file(media_id: str, name: str) -> Response:
     etag = quoted(stored.info.etag)
     headers = {
         "ETag": etag,
-        "Cache-Control": "public, max-age=31536000, immutable",
+        "Cache-Control": m.FILE_CACHE_CONTROL,
         "X-Content-Type-Options": "nosniff",
     }
     if name == m.ORIGINAL:

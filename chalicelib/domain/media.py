@@ -30,6 +30,9 @@ PREFIX = "media/"
 ORIGINAL = "original"
 META = "meta.json"
 MANIFEST = "manifest.json"
+# A public file of an asset never changes under its link (a replaced page resource's links
+# change: see services.media.MediaUrls), wherever it is served from: this API or the bucket.
+FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 MEDIA_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 VARIANT_RE = re.compile(r"^[1-9][0-9]{0,4}\.(?:webp|jpg|png)$")
 MAX_TAGS = 20

@@ -89,7 +89,9 @@ class MediaUrls:
         if self.base_url:
             return self.stable(record, name)
         filename = record.meta.filename if name == m.ORIGINAL else None
-        url = self.backend.links.download_url(m.object_key(record.id, name), filename=filename)
+        url = self.backend.links.download_url(
+            m.object_key(record.id, name), filename=filename, cache_control=m.FILE_CACHE_CONTROL
+        )
         return url if url is not None else self.stable(record, name)
 
 

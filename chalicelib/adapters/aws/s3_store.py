@@ -183,11 +183,20 @@ class S3Presigner:
         self._s3 = client
         self.bucket = bucket
 
-    def get_url(self, key: str, *, expires_in: int = 900, filename: str | None = None) -> str:
+    def get_url(
+        self,
+        key: str,
+        *,
+        expires_in: int = 900,
+        filename: str | None = None,
+        cache_control: str | None = None,
+    ) -> str:
         check_key(key)
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename)
+        if cache_control:
+            params["ResponseCacheControl"] = cache_control
         with storage("S3 presign GET"):
             url: str = self._s3.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=expires_in
@@ -215,8 +224,10 @@ class S3Presigner:
 
     # --- the FileLinks port ---------------------------------------------------------------
 
-    def download_url(self, key: str, *, filename: str | None = None) -> str | None:
-        return self.get_url(key, filename=filename)
+    def download_url(
+        self, key: str, *, filename: str | None = None, cache_control: str | None = None
+    ) -> str | None:
+        return self.get_url(key, filename=filename, cache_control=cache_control)
 
     def upload_form(
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int

@@ -19,7 +19,9 @@ class LocalFileLinks:
         self._secret = secret
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
-    def download_url(self, key: str, *, filename: str | None = None) -> str | None:
+    def download_url(
+        self, key: str, *, filename: str | None = None, cache_control: str | None = None
+    ) -> str | None:
         return None
 
     def upload_form(
