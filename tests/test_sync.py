@@ -3,6 +3,7 @@ every published upsert and removal since a cursor, in order, never missing a del
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -229,3 +230,31 @@ def test_a_rebuild_in_another_container_ends_old_cursors_at_once(
         container.backend.index.clear()
     response = api.call("GET", f"/v1/sync?cursor={cursor}", auth=False)
     assert response.status_code == 410, response.body
+
+
+def test_a_dynamodb_write_that_raced_another_reads_the_change_log_again(
+    api: Api, clock: FrozenClock, container: wiring.Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two events of one entry at once (its publish and its removal) both read the entry's
+    rows before either wrote: the later one's transaction must not be applied over rows it
+    never saw (it would leave the upsert in the feed for an entry delivery answers 404)."""
+    if container.backend_name != "aws":
+        pytest.skip("SQLite takes the write lock before it reads")
+    api.collection()
+    publish(api, "raced")
+    index: Any = container.backend.index
+    published = index.get_entry("blog", "published", "raced")
+    real = index._items_of
+    stale = [i for i in real("blog", "raced") if not i["SK"].startswith("CHANGE")]
+    reads: list[int] = []
+
+    def items_of(collection: str, slug: str) -> list[dict[str, Any]]:
+        reads.append(1)
+        return stale if len(reads) == 1 else real(collection, slug)  # read before the upsert
+
+    monkeypatch.setattr(index, "_items_of", items_of)
+    removal = dataclasses.replace(published, deleted=True, sequencer="F" * 24)
+    assert index.apply_render(removal) is True
+    assert len(reads) == 2  # refused, read again, applied
+    items, _ = drain(api, clock)
+    assert [(i["type"], i["slug"]) for i in items] == [("delete", "raced")]

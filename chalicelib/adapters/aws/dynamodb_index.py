@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from ...domain.changes import Change, is_visible, rows_after
 from ...domain.collections import Collection
 from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
+from ...domain.errors import ServiceUnavailable
 from ...domain.paths import section_bounds, sections_of
 from ...domain.sequencer import is_newer, may_apply, padded
 from ...domain.timeutil import to_iso
@@ -155,6 +156,26 @@ def _conditional_failure(error: ClientError) -> bool:
         reasons = error.response.get("CancellationReasons", [])
         return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
     return False
+
+
+class _ChangeLogRaced(Exception):
+    """Another write changed the entry's change-log rows between this one's read and its
+    transaction: nothing was written; read again and recompute."""
+
+
+RACE_ATTEMPTS = 5
+
+
+def _read_again_if_raced(write: Callable[[], bool]) -> bool:
+    for _ in range(RACE_ATTEMPTS - 1):
+        try:
+            return write()
+        except _ChangeLogRaced:
+            continue
+    try:
+        return write()
+    except _ChangeLogRaced as exc:  # the event is retried by its queue; an API call gets 503
+        raise ServiceUnavailable("The entry is being changed by other writes; try again.") from exc
 
 
 class DynamoIndex:
@@ -327,8 +348,9 @@ class DynamoIndex:
             }
         ]
         actions += [{"Put": {"TableName": self.table, "Item": _dump(i)}} for i in new_items]
-        if log_change:
-            actions += self._change_actions(item["PK"], existing, record)
+        change_actions = self._change_actions(item["PK"], existing, record) if log_change else []
+        first_change = len(actions)
+        actions += change_actions
         keep = {i["SK"] for i in new_items}
         stale = [_dump({"PK": item["PK"], "SK": sk}) for sk in sorted(old_tags - keep)]
         if len(actions) + len(stale) + int(clear_error) > MAX_TRANSACTION_ITEMS:
@@ -340,37 +362,53 @@ class DynamoIndex:
         if clear_error:
             key = _dump({"PK": "OBJECT_ERRORS", "SK": record.key})
             actions.append({"Delete": {"TableName": self.table, "Key": key}})
-        return self.write_all_or_none(actions)
+        failed = self._failed_conditions(actions)
+        if failed is None:
+            return True
+        if failed & set(range(first_change, first_change + len(change_actions))):
+            raise _ChangeLogRaced()
+        return False
 
     def _change_actions(
         self, pk: str, existing: list[dict[str, Any]], record: EntryRecord
     ) -> list[dict[str, Any]]:
-        """Puts and deletes that make the entry's change-log rows what ``rows_after`` says.
-        Fixed sort keys (slots), so a write that raced another still leaves no stray row."""
+        """Puts and deletes that make the entry's change-log rows what ``rows_after`` says,
+        in fixed slots, each on the condition that it still holds what this write read: a
+        write that raced another (two events of the entry at once) is cancelled, not applied
+        over rows it never saw (``_ChangeLogRaced``; the caller reads again)."""
         held = {i["SK"]: i for i in existing if i["SK"] in CHANGE_SLOTS}
         current = [Change.from_dict(json.loads(held[sk]["body"])) for sk in sorted(held)]
         rows = rows_after(current, record, self._now())
         if rows is None:
             return []
         actions: list[dict[str, Any]] = []
-        for sk, change in zip(CHANGE_SLOTS, rows, strict=False):
-            row = {
-                "PK": pk,
-                "SK": sk,
-                "GSI1PK": CHANGES,
-                "GSI1SK": change.position,
-                "body": json.dumps(change.to_dict()),
-            }
-            actions.append({"Put": {"TableName": self.table, "Item": _dump(row)}})
-        for sk in CHANGE_SLOTS[len(rows) :]:
-            if sk in held:
+        for index, sk in enumerate(CHANGE_SLOTS):
+            seen = held.get(sk)
+            if seen is None:
+                condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(PK)"}
+            else:
+                condition = {
+                    "ConditionExpression": "GSI1SK = :seen",
+                    "ExpressionAttributeValues": _dump({":seen": seen["GSI1SK"]}),
+                }
+            if index < len(rows):
+                change = rows[index]
+                row = {
+                    "PK": pk,
+                    "SK": sk,
+                    "GSI1PK": CHANGES,
+                    "GSI1SK": change.position,
+                    "body": json.dumps(change.to_dict()),
+                }
+                actions.append({"Put": {"TableName": self.table, "Item": _dump(row), **condition}})
+            else:
                 key = _dump({"PK": pk, "SK": sk})
-                actions.append({"Delete": {"TableName": self.table, "Key": key}})
+                actions.append({"Delete": {"TableName": self.table, "Key": key, **condition}})
         return actions
 
-    def write_all_or_none(self, actions: list[dict[str, Any]]) -> bool:
-        """Apply transaction ``actions`` atomically (a lone Put as a plain PutItem, which costs
-        half); False if a condition failed, so nothing was written."""
+    def _failed_conditions(self, actions: list[dict[str, Any]]) -> set[int] | None:
+        """Apply ``actions`` atomically; None when done, else the indexes of the actions
+        whose condition failed (nothing was written)."""
         with storage("DynamoDB TransactWriteItems"):
             try:
                 if len(actions) == 1 and "Put" in actions[0]:
@@ -378,10 +416,19 @@ class DynamoIndex:
                 else:
                     self._ddb.transact_write_items(TransactItems=actions)
             except ClientError as error:
-                if _conditional_failure(error):
-                    return False
-                raise
-        return True
+                if not _conditional_failure(error):
+                    raise
+                reasons = error.response.get("CancellationReasons") or [{}]
+                failed = {
+                    i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"
+                }
+                return failed or {0}
+        return None
+
+    def write_all_or_none(self, actions: list[dict[str, Any]]) -> bool:
+        """Apply transaction ``actions`` atomically (a lone Put as a plain PutItem, which costs
+        half); False if a condition failed, so nothing was written."""
+        return self._failed_conditions(actions) is None
 
     @staticmethod
     def _main(items: list[dict[str, Any]], stage: str) -> dict[str, Any] | None:
@@ -436,6 +483,13 @@ class DynamoIndex:
     def stage_removal(
         self, collection: str, stage: Stage, slug: str, *, expected_etag: str | None
     ) -> bool:
+        return _read_again_if_raced(
+            lambda: self._stage_removal(collection, stage, slug, expected_etag=expected_etag)
+        )
+
+    def _stage_removal(
+        self, collection: str, stage: Stage, slug: str, *, expected_etag: str | None
+    ) -> bool:
         items = self._items_of(collection, slug)
         row = self._main(items, stage)
         if row is None or row.get("deleted"):
@@ -477,6 +531,9 @@ class DynamoIndex:
     def apply_render(self, record: EntryRecord, *, replace_file: bool = False) -> bool:
         if record.sequencer is None:
             raise ValueError("an event write needs the event's sequencer")
+        return _read_again_if_raced(lambda: self._apply_render(record, replace_file))
+
+    def _apply_render(self, record: EntryRecord, replace_file: bool) -> bool:
         items = self._items_of(record.collection, record.slug)
         row = self._main(items, record.stage)
         if self._same_source(row, record.source_file, replace_file) and not may_apply(
