@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import struct
 import time
 import warnings
 from collections.abc import Callable
@@ -253,6 +254,22 @@ def test_unreadable_headers_say_why(data: bytes, kind: MediaType, message: str) 
         image_size(data, kind)
     assert message in raised.value.detail
     assert raised.value.status == 422
+
+
+def test_a_padded_ihdr_cannot_hide_a_second_one() -> None:
+    """IHDR declaring 25 bytes: Pillow reads them (and takes a later IHDR's size) while a walk
+    that assumed 13 would read the padding as a chunk and stop before the second IHDR."""
+    small = struct.pack(">IIBBBBB", 16, 16, 8, 0, 0, 0, 0)
+    huge = struct.pack(">IIBBBBB", 30_000, 30_000, 8, 0, 0, 0, 0)
+    padding = b"\xff\xff\xff\xf0" + b"\x00" * 8  # looks like a chunk ~4 GB long
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + files.png_chunk(b"IHDR", small + padding)
+        + files.png_chunk(b"IHDR", huge)
+        + files.png_chunk(b"IEND", b"")
+    )
+    with pytest.raises(ValidationFailed, match="not 13 bytes long"):
+        image_size(data, PNG)
 
 
 # --- bounded walks ---------------------------------------------------------------------------

@@ -169,6 +169,8 @@ def png_size(data: bytes) -> Size:
     """IHDR's size, once every APNG frame control chunk (fcTL) is seen inside it."""
     if len(data) < 33 or data[12:16] != b"IHDR":
         raise unreadable("PNG", "the IHDR header is missing or cut short")
+    if data[8:12] != b"\x00\x00\x00\x0d":  # 13 bytes; the walk of the chunks starts after
+        raise unreadable("PNG", "the IHDR header is not 13 bytes long")
     canvas: Size = struct.unpack(">II", data[16:24])
     walk = _Walk("PNG")
     for kind, start, end in _png_chunks(data, walk):
