@@ -8,6 +8,8 @@
 - **Unknown paths.** Like API Gateway, its gateway answers a path no route matches with
   ``403 {"message": "Missing Authentication Token"}``. Here it is a problem+json 404, the
   same answer the stack's gateway responses give on AWS (``deploy/build_template.py``).
+  One difference stays: API Gateway answers a method a known path lacks the same way (so
+  404 on AWS), where Chalice's own router answers 405 locally.
 
 Under Lambda ``chalice.local`` is never imported and this does nothing.
 """
@@ -18,7 +20,7 @@ import json
 import sys
 from typing import Any
 
-NO_ROUTE_DETAIL = "No route of this API matches the request's path."
+NO_ROUTE_DETAIL = "No route of this API matches the request's path (or, on AWS, its method)."
 NO_ROUTE = json.dumps(
     {"type": "/problems/not-found", "title": "Not found", "status": 404, "detail": NO_ROUTE_DETAIL}
 ).encode()

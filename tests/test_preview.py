@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.services import previews
 from tests import media_files as files
 from tests.conftest import Api, FrozenClock, problem
 
@@ -77,7 +78,10 @@ def test_preview_never_reaches_caches_the_feed_or_the_published_reads(
     api: Api, site: None, clock: FrozenClock
 ) -> None:
     preview = key(api, "preview")
-    before = get(api, "/v1/content/blog/live").body  # now in the server's body cache
+    published = get(api, "/v1/content/blog/live")
+    assert published.headers["Vary"] == "Authorization"  # a shared cache keeps them apart
+    assert get(api, "/v1/content/blog").headers["Vary"] == "Authorization"
+    before = published.body  # now in the server's body cache
     assert "Edited" in json.loads(get(api, "/v1/content/blog/live", preview).body)["html"]
     assert get(api, "/v1/content/blog/live").body == before  # the published one, still
     clock.advance(seconds=10)
@@ -127,6 +131,31 @@ def test_a_preview_link_opens_one_draft_until_it_expires_or_is_revoked(
     assert api.call("DELETE", path, headers=editor, auth=False).status_code == 204
     assert get(api, again["url"]).status_code == 401
     assert api.call("DELETE", path, headers=editor, auth=False).status_code == 404
+
+
+def test_a_preview_link_dies_with_its_key_and_expired_ones_are_cleared(
+    api: Api, site: None, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = api.json(
+        "POST", "/v1/manage/keys", {"name": "ed", "scopes": ["content:read"]}, expect=201
+    )
+    editor = {"Authorization": f"Bearer {made['key']}"}
+    body = {"collection": "blog", "slug": "wip", "expires_in": 600}
+    link = api.json("POST", "/v1/manage/previews", body, headers=editor, auth=False, expect=201)
+    assert get(api, link["url"]).status_code == 200
+    assert api.call("DELETE", f"/v1/manage/keys/{made['id']}").status_code == 204
+    assert get(api, link["url"]).status_code == 401  # the key that made it is gone
+
+    monkeypatch.setattr(previews, "MAX_LINKS", 2)
+    first = api.json("POST", "/v1/manage/previews", body, expect=201)
+    api.json("POST", "/v1/manage/previews", body, expect=201)
+    full = api.call("POST", "/v1/manage/previews", body)
+    assert full.status_code == 409  # two live links fill the store (the orphan was cleared)
+    problem(full)
+    clock.advance(seconds=601)  # all expired: cleared when the next link is made
+    api.json("POST", "/v1/manage/previews", body, expect=201)
+    listed = api.json("GET", "/v1/manage/previews")["items"]
+    assert len(listed) == 1 and first["id"] not in {i["id"] for i in listed}
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,9 @@ LIST_PARAMS = {"tag", "sort", "limit", "cursor", "section"}
 
 # A preview is the draft as it is now, for one reader: no cache keeps it, no engine indexes it.
 PREVIEW_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
+# The same URL answers a preview key with the draft: a cache that kept the published answer
+# must not hand it to a request with another Authorization (nor the other way round).
+VARY = {"Vary": "Authorization"}
 
 
 def _cache_control(name: str, default: str) -> str:
@@ -76,6 +79,7 @@ def list_entries(collection: str) -> Response:
         page,
         headers={
             "Cache-Control": _cache_control("CMS_LIST_CACHE_CONTROL", "public, max-age=30"),
+            **VARY,
         },
     )
 
@@ -102,6 +106,7 @@ def get_entry(collection: str, slug: str) -> Response:
         "Cache-Control": _cache_control(
             "CMS_ENTRY_CACHE_CONTROL", "public, max-age=60, stale-while-revalidate=300"
         ),
+        **VARY,
     }
     if none_match(request, etag):
         return Response(body="", status_code=304, headers=headers)

@@ -27,8 +27,10 @@ IMPLIED = {
     "media:write": {"media:read"},
     "admin": set(SCOPES) - {"preview"},
 }
+KEY_ID_RE = re.compile(r"[0-9a-f]{16}")
 KEY_RE = re.compile(r"^cms_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")
 PREFIX = "keys/"
+BOOTSTRAP_ID = "bootstrap"  # the principal of CMS_ADMIN_KEY
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
 
@@ -94,8 +96,15 @@ def list_keys(backend: Backend) -> list[dict[str, Any]]:
     return [_public(json.loads(v)) for v in backend.config.list(PREFIX).values()]
 
 
+def exists(backend: Backend, key_id: str) -> bool:
+    """Whether the key ``key_id`` is valid now (``bootstrap``: the CMS_ADMIN_KEY, always)."""
+    if key_id == BOOTSTRAP_ID:
+        return True
+    return bool(KEY_ID_RE.fullmatch(key_id)) and backend.config.get(PREFIX + key_id) is not None
+
+
 def revoke_key(backend: Backend, key_id: str) -> None:
-    if not re.fullmatch(r"[0-9a-f]{16}", key_id) or backend.config.get(PREFIX + key_id) is None:
+    if not KEY_ID_RE.fullmatch(key_id) or backend.config.get(PREFIX + key_id) is None:
         raise NotFound(f"There is no key {key_id!r}.")
     backend.config.delete(PREFIX + key_id)
 
@@ -110,7 +119,7 @@ def authenticate(backend: Backend, authorization: str | None, admin_key: str | N
         raise Unauthorized("Use the Bearer scheme: 'Authorization: Bearer <key>'.")
     digest = _hash(presented)
     if admin_key and hmac.compare_digest(digest, _hash(admin_key)):
-        return Principal("bootstrap", "CMS_ADMIN_KEY", _expand(["admin"]))
+        return Principal(BOOTSTRAP_ID, "CMS_ADMIN_KEY", _expand(["admin"]))
     match = KEY_RE.match(presented)
     stored = backend.config.get(PREFIX + match.group(1)) if match else None
     record = json.loads(stored) if stored else None

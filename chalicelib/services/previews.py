@@ -8,7 +8,9 @@ published snapshot, marked ``"preview": true`` and never cacheable:
 - a preview link: ``/v1/content/{collection}/{slug}?preview=<token>``, made by an editor for
   one entry, signed (HMAC), expiring (at most 30 days) and revocable. A link's record lives
   in the config store (``previews/{id}``); revoking deletes it, and the token is checked
-  against it on every use (on AWS within the config store's cache, 60 s).
+  against it on every use (on AWS within the config store's cache, 60 s). A link dies with
+  the key that made it; dead links are deleted when the next one is made, and at most
+  ``MAX_LINKS`` live at once (the config store is shared with keys and secrets).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..domain import cursors
 from ..domain.entries import entry_href
 from ..domain.errors import (
     BadRequest,
+    Conflict,
     FieldError,
     Forbidden,
     NotFound,
@@ -34,6 +37,7 @@ from ..domain.errors import (
 from ..domain.paths import URL_SEPARATOR, validate_path
 from ..domain.timeutil import parse_instant, to_iso
 from ..ports import Backend
+from . import keys
 from .collections import require_collection
 
 SCOPE = "preview"
@@ -42,6 +46,7 @@ DEFAULT_SECONDS = 24 * 3600
 MIN_SECONDS, MAX_SECONDS = 60, 30 * 24 * 3600
 ID_RE = re.compile(r"[0-9a-f]{16}")
 FIELDS = {"collection", "slug", "expires_in"}
+MAX_LINKS = 1000
 
 
 def signing_key(cursor_secret: bytes) -> bytes:
@@ -85,6 +90,11 @@ def create(
     if draft is None or draft.deleted:
         raise NotFound(f"There is no entry {path!r} in {collection!r}.")
     now = backend.clock.now()
+    if _prune_dead(backend, now) >= MAX_LINKS:
+        raise Conflict(
+            f"There are {MAX_LINKS:,} preview links that have not expired; revoke some first.",
+            {"limit": MAX_LINKS},
+        )
     expires = now + dt.timedelta(seconds=seconds)
     link_id = secrets.token_hex(8)
     record = {
@@ -102,8 +112,23 @@ def create(
     return {**record, "token": token, "url": url}
 
 
+def _prune_dead(backend: Backend, now: dt.datetime) -> int:
+    """Delete the records of links that no longer open anything (expired, or their key was
+    revoked); returns how many are left."""
+    left = 0
+    for name, value in backend.config.list(PREFIX).items():
+        record = json.loads(value)
+        if parse_instant(record["expires_at"]) <= now or not keys.exists(
+            backend, record["created_by"]
+        ):
+            backend.config.delete(name)
+        else:
+            left += 1
+    return left
+
+
 def list_links(backend: Backend) -> list[dict[str, Any]]:
-    """Every link not yet revoked, newest first (expired ones too, until revoked)."""
+    """Every link not yet revoked, newest first (dead ones until the next link is made)."""
     links = [json.loads(v) for v in backend.config.list(PREFIX).values()]
     return sorted(links, key=lambda link: link["created_at"], reverse=True)
 
@@ -132,6 +157,8 @@ def check_link(
         raise invalid
     record = json.loads(stored)
     if parse_instant(record["expires_at"]) <= backend.clock.now():
+        raise invalid
+    if not keys.exists(backend, record["created_by"]):  # its key was revoked
         raise invalid
     if (payload.get("c"), payload.get("s")) != (collection, slug):
         raise Forbidden("This preview link opens another entry.")
