@@ -398,6 +398,29 @@ def test_a_failed_lookup_is_an_ordinary_failure_and_is_retried(
     assert delivery["error"].startswith("gaierror: ")
 
 
+def test_a_name_with_many_addresses_costs_at_most_three_connection_attempts(
+    api: Api, receiver: Receiver, dns: FakeDns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Public addresses that never answer: tried three at most, within one timeout, so the
+    webhooks function records a failed attempt instead of running into its own timeout."""
+    dns.answers[HOST] = [[f"203.0.113.{n}" for n in range(1, 9)]]
+    monkeypatch.setattr(net_guard, "classify", lambda ip: None)  # TEST-NET-3 taken as public
+    tried: list[tuple[str, float]] = []
+
+    def unreachable(address: tuple[str, int], timeout: float) -> socket.socket:
+        tried.append((address[0], timeout))
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", unreachable)
+    hook(api, f"https://{HOST}/hook", ["entry.published"])
+    api.collection()
+    delivery = publish(api, "hello")
+    assert delivery["status"] == "failed" and delivery["error"].startswith("TimeoutError")
+    per_attempt = len(tried) // signing.MAX_ATTEMPTS
+    assert per_attempt == webhooks.MAX_ADDRESSES == 3
+    assert all(timeout <= webhooks.TIMEOUT_SECONDS for _, timeout in tried)
+
+
 class Redirector:
     """A loopback server answering every POST with a redirect to ``location``."""
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
+MAX_ADDRESSES = 3
 USER_AGENT = "headless-cms-webhooks/1"
 LOOPBACK_ENV = "CMS_WEBHOOKS_ALLOW_LOOPBACK"
 TRUE = ("1", "true", "yes", "on")
@@ -141,16 +142,22 @@ def emit(backend: Backend, event: str, data: dict[str, Any]) -> int:
 
 
 def _connect(addresses: list[str], port: int) -> socket.socket:
-    """A TCP connection to the first of ``addresses`` that answers (each one was checked)."""
+    """A TCP connection to the first of ``addresses`` that answers (each one was checked):
+    at most ``MAX_ADDRESSES`` tried, all within ``TIMEOUT_SECONDS``, so a name with many
+    unreachable addresses cannot hold the webhooks function until its own timeout."""
     import socket
 
+    deadline = time.monotonic() + TIMEOUT_SECONDS
     failure: OSError | None = None
-    for address in addresses:
+    for address in addresses[:MAX_ADDRESSES]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
         try:
-            return socket.create_connection((address, port), timeout=TIMEOUT_SECONDS)
+            return socket.create_connection((address, port), timeout=left)
         except OSError as exc:
             failure = exc
-    raise failure or OSError("no address to connect to")
+    raise failure or OSError("no address answered in time")
 
 
 def _connection(target: net_guard.Target, addresses: list[str]) -> http.client.HTTPConnection:
