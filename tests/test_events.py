@@ -22,6 +22,7 @@ from chalicelib.adapters.local import event_queue, object_store, sqlite_index
 from chalicelib.adapters.local.sqlite import Database
 from chalicelib.domain import frontmatter
 from chalicelib.domain.entries import EntryRecord
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.rendering import render_markdown
 from chalicelib.domain.s3_events import iter_object_events, make_record
 from chalicelib.domain.timeutil import to_iso
@@ -835,3 +836,28 @@ def test_a_document_too_deep_to_render_fails_alone_and_reindex_goes_on(
         i["slug"]: i["render_status"] for i in api.json("GET", "/v1/manage/content/blog")["items"]
     }
     assert listed == {"a-first": "rendered", "b-deep": "failed", "c-last": "rendered"}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "---\ntitle: A\ntags: [x, y]\nauthor: {name: Ann}\n---\nBody.\n",
+        '+++\ntitle = "A"\ntags = ["x", "y"]\n[author]\nname = "Ann"\n+++\nBody.\n',
+        '{"title": "A", "tags": ["x", "y"], "author": {"name": "Ann"}}\nBody.\n',
+    ],
+)
+def test_front_matter_parsed_again_is_an_equal_copy_of_its_own(document: str) -> None:
+    """Parsed once, then copies (a write and both events parse the same text): what one
+    caller changes in its mapping never shows in the next caller's."""
+    first, body = frontmatter.parse(document)
+    first["title"] = "changed"
+    first["tags"].append("z")
+    second, again = frontmatter.parse(document)
+    assert second == {"title": "A", "tags": ["x", "y"], "author": {"name": "Ann"}}
+    assert again == body == "Body.\n"
+    second["author"]["name"] = "Bob"
+    assert frontmatter.parse(document)[0]["author"] == {"name": "Ann"}
+    with pytest.raises(ValidationFailed):  # an error is raised every time, never remembered
+        frontmatter.parse("---\ntitle: [\n---\nx")
+    with pytest.raises(ValidationFailed):
+        frontmatter.parse("---\ntitle: [\n---\nx")
