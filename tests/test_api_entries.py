@@ -485,6 +485,17 @@ def test_restore_an_older_revision_makes_it_current_as_a_new_revision(blog: Any)
     assert "Rewrite" not in view["render"]["html"]
 
 
+def test_a_percent_encoded_revision_id_names_the_same_revision(blog: Any) -> None:
+    """A client may encode '+' and '=' of an id: API Gateway decodes path parameters, the
+    test client and `chalice local` do not, and the route reads both the same."""
+    first = blog.entry(title="Encoded", body="The first words.")
+    blog.json("PATCH", entry_url("encoded"), {"body": "Other words."})
+    encoded = "".join(f"%{ord(c):02X}" for c in first["revision"])
+    response = blog.call("POST", f"{entry_url('encoded')}/revisions/{encoded}/restore")
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["body"] == "The first words."
+
+
 def test_restore_unknown_revision_is_404(blog: Any) -> None:
     blog.entry(title="Has history")
     response = blog.call("POST", f"{entry_url('has-history')}/revisions/{'0' * 32}/restore")

@@ -1019,6 +1019,27 @@ def test_other_bad_query_parameters_are_4xx(api, guard):
         assert_problem(api.call("GET", f"{BLOG}?{query}"), {400, 422})
 
 
+def test_a_query_parameter_sent_twice_is_400(api, guard):
+    for path, name in [
+        ("/v1/content/blog?limit=1&limit=2", "limit"),
+        (f"{BLOG}?limit=5&limit=", "limit"),  # which one: 5, or the default?
+        ("/v1/sync?cursor=&cursor=x", "cursor"),
+        ("/v1/manage/media?tag=a&tag=b", "tag"),
+        ("/v1/manage/webhooks/deliveries?limit=1&limit=1", "limit"),
+    ]:
+        body = assert_problem(api.call("GET", path), 400)
+        assert body["parameters"] == [name], path
+    guard.assert_intact()
+
+
+def test_unknown_fields_in_redrive_are_400(api, guard):
+    redrive = "/v1/manage/events/dead-letters/redrive"
+    body = assert_problem(api.call("POST", redrive, {"ids": None, "all": True}), 400)
+    assert "all" in body["detail"]
+    assert api.json("POST", redrive, {"ids": []}) == {"redriven": 0}
+    guard.assert_intact()
+
+
 # --- no trace, no 500, no write on any of the above ---------------------------------------
 
 

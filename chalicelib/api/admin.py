@@ -79,6 +79,9 @@ def dead_letters() -> Response:
 def redrive() -> Response:
     require(bp.current_request, "admin")
     options = json_object(bp.current_request, required=False)
+    unknown = sorted(set(options) - {"ids"})
+    if unknown:
+        raise BadRequest(f"Unknown field(s): {', '.join(unknown)}; only ids is taken.")
     ids = options.get("ids")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
         raise BadRequest("ids must be a list of dead-letter ids.", {"parameter": "ids"})

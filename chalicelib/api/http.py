@@ -211,4 +211,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def query(request: Request) -> dict[str, str]:
-    return dict(request.query_params or {})
+    """The query parameters, each sent once: which of two values was meant is anybody's guess."""
+    params = request.query_params or {}
+    repeated = sorted(name for name in params if len(params.getlist(name)) > 1)
+    if repeated:
+        raise BadRequest(
+            f"Query parameter(s) sent more than once: {', '.join(repeated)}.",
+            {"parameters": repeated},
+        )
+    return dict(params)

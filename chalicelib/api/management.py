@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from chalice import Blueprint, Response
 
@@ -262,6 +262,9 @@ def list_revisions(collection: str, slug: str) -> Response:
 def restore_revision(collection: str, slug: str, revision: str) -> Response:
     require(bp.current_request, "content:write")
     c = container()
+    # A client may percent-encode '+' and '=' of a revision id: API Gateway decodes path
+    # parameters, `chalice local` hands them over as sent. An id has no '%' of its own.
+    revision = unquote(revision)
     if not REVISION_RE.fullmatch(revision):
         raise BadRequest("That is not a revision id.", {"parameter": "revision"})
     doc = entries.restore_revision(

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from ..wiring import container
 from .http import JSON, route
 from .media import api_origin
 

@@ -94,6 +94,17 @@ def _content(content: Schema | None) -> str:
     )
 
 
+def _links(links: Schema | None) -> str:
+    """A response's links: the operations that take what it names."""
+    if not links:
+        return ""
+    names = ", ".join(
+        f'<a href="#op-{escape(link["operationId"])}">{escape(name)}</a>'
+        for name, link in links.items()
+    )
+    return f"<br>Then: {names}"
+
+
 def _operation(spec: Schema, method: str, path: str, op: Schema) -> str:
     parts = [
         f'<div class="op" id="op-{escape(op["operationId"])}">',
@@ -114,8 +125,8 @@ def _operation(spec: Schema, method: str, path: str, op: Schema) -> str:
     for status, raw in op["responses"].items():
         r = _resolve(spec, raw)
         rows.append(
-            f"<tr><td>{escape(status)}</td><td>{escape(r.get('description', ''))}</td>"
-            f"<td>{_content(r.get('content'))}</td></tr>"
+            f"<tr><td>{escape(status)}</td><td>{escape(r.get('description', ''))}"
+            f"{_links(r.get('links'))}</td><td>{_content(r.get('content'))}</td></tr>"
         )
     parts.append(
         "<table><tr><th>Status</th><th>Meaning</th><th>Body</th></tr>" + "".join(rows) + "</table>"

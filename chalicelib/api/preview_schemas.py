@@ -6,14 +6,22 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..services.previews import MAX_SECONDS, MIN_SECONDS
-from .schemas import In, Out
+from .schemas import COLLECTION_NAME, In, Out, entry_path, extra_schema
 
 
 class PreviewLinkInput(In):
-    collection: str = Field(description="The entry's collection.")
-    slug: str = Field(description="The entry's path ('posts/hello' or 'posts~hello').")
-    expires_in: int = Field(
-        24 * 3600, ge=MIN_SECONDS, le=MAX_SECONDS, description="Seconds the link stays valid."
+    collection: str = Field(
+        description="The entry's collection.", json_schema_extra=extra_schema(COLLECTION_NAME)
+    )
+    slug: str = Field(
+        description="The entry's path ('posts/hello' or 'posts~hello').",
+        json_schema_extra=extra_schema(entry_path("/~")),
+    )
+    expires_in: int | None = Field(
+        24 * 3600,
+        ge=MIN_SECONDS,
+        le=MAX_SECONDS,
+        description="Seconds the link stays valid (absent or null: a day).",
     )
 
 
