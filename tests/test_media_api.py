@@ -349,8 +349,9 @@ def test_files_route_redirects_on_aws(api: Api, container: wiring.Container) -> 
     assert response.status_code == 302
     assert response.headers["Cache-Control"] == "public, max-age=300"  # < the URL's 900 s
     # the bucket answers with the cache headers the local route sends
-    assert "response-cache-control=public%2C%20max-age%3D31536000%2C%20immutable" in (
-        response.headers["Location"]
+    assert (
+        "response-cache-control=public%2C%20max-age%3D31536000%2C%20immutable"
+        in (response.headers["Location"])
     )
     assert f"/media/{media_id}/100.webp?" in response.headers["Location"]
     assert fetch(api, response.headers["Location"], container)[:4] == b"RIFF"

@@ -151,9 +151,13 @@ def test_provision_write_pump_deliver_over_http(moto_server: str) -> None:
     assert "handled 0 message(s)" in _devtools("pump", "--stage", "e2e", "--once")
 
 
-def test_the_pump_command_runs_webhook_deliveries_from_their_queue(moto_server: str) -> None:
+def test_the_pump_command_runs_webhook_deliveries_from_their_queue(
+    moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A publish, pumped by the command in another process: render emits the delivery into the
-    webhooks queue, the webhooks function POSTs it, signed, to a receiver on loopback."""
+    webhooks queue, the webhooks function POSTs it, signed, to a receiver on loopback (which
+    the AWS backend refuses unless the development opt-in is on)."""
+    monkeypatch.setenv("CMS_WEBHOOKS_ALLOW_LOOPBACK", "1")
     provisioned = json.loads(_devtools("provision", "--stage", "e2e"))
     sqs = clients.client("sqs")
     attributes = sqs.get_queue_attributes(

@@ -15,6 +15,18 @@ def is_ascii_int(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
+def json_integer(value: object) -> int | None:
+    """``value`` as an integer if JSON says it is one (``3`` or ``3.0``; JSON has one number
+    type and JSON Schema's ``integer`` takes both), else None (booleans are not numbers)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def parse_page_size(raw: str | None, *, default: int, maximum: int) -> int:
     if raw is None or raw == "":
         return default

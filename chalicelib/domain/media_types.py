@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import UnsupportedMediaType, ValidationFailed
-from .image_headers import avif_size, gif_extent, jpeg_size, png_size, webp_size
 
 
 @dataclass(frozen=True)
@@ -115,13 +114,17 @@ def sniff(data: bytes, declared: str | None = None) -> MediaType:
 
 # --- dimensions from headers ---------------------------------------------------------------
 
-_READERS: dict[MediaType, Callable[[bytes], tuple[int, int] | None]] = {
-    JPEG: jpeg_size,
-    PNG: png_size,
-    GIF: gif_extent,
-    WEBP: webp_size,
-    AVIF: avif_size,
-}
+
+def _readers() -> dict[MediaType, Callable[[bytes], tuple[int, int] | None]]:
+    from . import image_headers as h  # with the first upload, not at the API's cold start
+
+    return {
+        JPEG: h.jpeg_size,
+        PNG: h.png_size,
+        GIF: h.gif_extent,
+        WEBP: h.webp_size,
+        AVIF: h.avif_size,
+    }
 
 
 def image_size(data: bytes, kind: MediaType) -> tuple[int, int] | None:
@@ -129,7 +132,7 @@ def image_size(data: bytes, kind: MediaType) -> tuple[int, int] | None:
     frame the decoder would allocate for. ValidationFailed for headers that cannot be read
     or a frame outside its canvas; None for a PDF, or a JPEG without a frame header (Pillow
     judges it)."""
-    reader = _READERS.get(kind)
+    reader = _readers().get(kind)
     return reader(data) if reader is not None else None
 
 

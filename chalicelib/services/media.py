@@ -26,7 +26,7 @@ from ..domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from ..domain.limits import parse_page_size
+from ..domain.limits import json_integer, parse_page_size
 from ..domain.media_html import Responsive, link_target
 from ..domain.media_types import BY_CONTENT_TYPE, MediaType, check_pixels, image_size, sniff
 from ..domain.names import normalize_tag, validate_collection_name
@@ -401,8 +401,10 @@ def start_upload(
             {"declared": declared},
         )
     size = body.get("bytes")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-        raise ValidationFailed("bytes must be a positive integer.", [])
+    if size is not None:
+        size = json_integer(size)
+        if size is None or size < 1:
+            raise ValidationFailed("bytes must be a positive integer.", [])
     if size is not None and size > settings.max_upload_bytes:
         raise PayloadTooLarge(
             f"Uploads are limited to {settings.max_upload_bytes} bytes.",

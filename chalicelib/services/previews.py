@@ -34,6 +34,7 @@ from ..domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from ..domain.limits import json_integer
 from ..domain.paths import URL_SEPARATOR, validate_path
 from ..domain.timeutil import parse_instant, to_iso
 from ..ports import Backend
@@ -57,17 +58,18 @@ def signing_key(cursor_secret: bytes) -> bytes:
 def _expires_in(value: Any) -> int:
     if value is None:
         return DEFAULT_SECONDS
-    if isinstance(value, bool) or not isinstance(value, int):
+    seconds = json_integer(value)
+    if seconds is None:
         raise ValidationFailed(
             "The preview link request is invalid.",
             [FieldError("expires_in", "must be a whole number of seconds", "type")],
         )
-    if not MIN_SECONDS <= value <= MAX_SECONDS:
+    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
         raise ValidationFailed(
             "The preview link request is invalid.",
             [FieldError("expires_in", f"must be {MIN_SECONDS}-{MAX_SECONDS} seconds", "range")],
         )
-    return value
+    return seconds
 
 
 def create(
