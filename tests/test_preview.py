@@ -35,6 +35,16 @@ def get(api: Api, path: str, headers: dict[str, str] | None = None) -> Any:
     return api.call("GET", path, headers=headers, auth=False)
 
 
+def test_the_contract_knows_the_scope_and_the_preview_fields() -> None:
+    from app import app
+    from chalicelib.api.openapi_spec import build
+    from chalicelib.services import keys
+
+    spec = json.dumps(build(app.routes))
+    assert f'"enum": {json.dumps(list(keys.SCOPES))}' in spec.replace("\n", "")
+    assert '"state"' in spec and '"/v1/manage/previews"' in spec
+
+
 def test_without_the_scope_nothing_changes(api: Api, site: None) -> None:
     for headers in ({}, key(api, "content:write"), key(api, "admin"), {"Authorization": ""}):
         assert get(api, "/v1/content/blog/wip", headers).status_code == 404, headers

@@ -28,7 +28,7 @@ from ..domain.paths import (
 )
 from ..domain.site import URL_FIELDS, WEBHOOK_ID_RE, SiteSettings, WebhookEvent
 
-Scope = Literal["content:read", "content:write", "media:read", "media:write", "admin"]
+Scope = Literal["content:read", "content:write", "media:read", "media:write", "admin", "preview"]
 Instant = Annotated[
     str, Field(description="An RFC 3339 instant in UTC, e.g. 2025-06-01T12:00:00Z.")
 ]
@@ -223,11 +223,20 @@ class Entry(EntrySummary):
 
     html: str
     toc: list[TocItem]
+    preview: bool | SkipJsonSchema[None] = omittable(
+        description="Only in a preview (a preview key or link): true, the draft."
+    )
+    state: Literal["draft", "scheduled", "published"] | SkipJsonSchema[None] = omittable(
+        description="Only in a preview: whether the entry is published, and when."
+    )
 
 
 class EntryPage(Out):
     items: list[EntrySummary]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: done.")
+    preview: bool | SkipJsonSchema[None] = omittable(
+        description="Only in a preview key's list of drafts: true."
+    )
 
 
 class SyncChange(Out):
