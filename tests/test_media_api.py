@@ -139,6 +139,13 @@ def test_upload_takes_a_filename_from_content_disposition(api: Api) -> None:
         (files.jpeg_with_zip(), "image/jpeg", 415, "ZIP"),
         (files.png_bomb(), "image/png", 422, "decompression bomb"),
         (files.gif_frame_bomb(), "image/gif", 422, "65535 x 65535"),
+        # every container format's frames and headers (tests/test_image_bombs.py)
+        (files.apng_frame_bomb(), "image/png", 422, "APNG frame 2 is 100000 x 100000"),
+        (files.webp_frame_bomb(), "image/webp", 422, "WebP frame 2 is 100000 x 100000"),
+        (files.avif_ispe_bomb(), "image/avif", 422, "100000 x 100000"),
+        (files.jpeg_with_second_sof(), "image/jpeg", 422, "9000 x 9000"),
+        (files.tiff_bomb(), "image/tiff", 415, "not a supported type"),
+        (files.tiff_bomb(byte_order=">", big=True), "application/octet-stream", 415, "supported"),
         (b"", "image/png", 422, "empty"),
     ],
 )
