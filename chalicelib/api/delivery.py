@@ -36,8 +36,8 @@ def _preview(request: Request, collection: str, slug: str | None = None) -> bool
     """Whether this request reads drafts: a preview link to this entry, or a key made with
     the ``preview`` scope. Any other request reads what the site publishes, one with a key
     without the scope or a key that is not valid too (delivery never needed credentials)."""
-    token = query(request).get("preview")
-    if token is not None and slug is not None:
+    token = query(request).get("preview") if slug is not None else None  # links: one entry
+    if token is not None:
         c = container()
         previews.check_link(c.backend, c.cursor_secret, token, collection, slug)
         return True

@@ -10,6 +10,7 @@ a decompression bomb is refused before anything is allocated for it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,6 +116,7 @@ def sniff(data: bytes, declared: str | None = None) -> MediaType:
 # --- dimensions from headers ---------------------------------------------------------------
 
 
+@functools.cache
 def _readers() -> dict[MediaType, Callable[[bytes], tuple[int, int] | None]]:
     from . import image_headers as h  # with the first upload, not at the API's cold start
 

@@ -117,12 +117,11 @@ def create(
 def _prune_dead(backend: Backend, now: dt.datetime) -> int:
     """Delete the records of links that no longer open anything (expired, or their key was
     revoked); returns how many are left."""
+    live_keys = {k["id"] for k in keys.list_keys(backend)} | {keys.BOOTSTRAP_ID}
     left = 0
     for name, value in backend.config.list(PREFIX).items():
         record = json.loads(value)
-        if parse_instant(record["expires_at"]) <= now or not keys.exists(
-            backend, record["created_by"]
-        ):
+        if parse_instant(record["expires_at"]) <= now or record["created_by"] not in live_keys:
             backend.config.delete(name)
         else:
             left += 1
