@@ -302,8 +302,35 @@ def upsert_one(client: Client, collection: str, item: BatchItem) -> BatchResult:
 
 
 POLL_SECONDS = 0.5
+MAX_POLL_SECONDS = 5.0
 STALE_GRACE_SECONDS = 5.0
 Expected = tuple[str | None, bool]  # (the draft's etag as sent, a published snapshot too?)
+
+
+@dataclass
+class PollPace:
+    """How long to wait before the next look at the pending lists. A look reads every
+    pending entry, and the server spends the CPU it would render with on answering it: with
+    many pending, wait until about half of them should be done at the rate seen so far, so
+    the looks of a whole wait read about twice the entries first pending, not a multiple of
+    it for every second of rendering."""
+
+    pause: float = POLL_SECONDS / 8
+    last: tuple[float, int] | None = None  # (when, how many were pending)
+
+    def after(self, pending: int, now: float) -> float:
+        rate = 0.0
+        if self.last is not None:
+            then, before = self.last
+            if before > pending and now > then:
+                rate = (before - pending) / (now - then)
+        self.last = (now, pending)
+        if rate:  # at most twice the last pause: the first rate seen may include the start
+            self.pause = min(pending / rate / 2, max(self.pause * 2, POLL_SECONDS))
+        else:  # nothing done yet (or more came): back off, the more slowly the more pending
+            self.pause = max(min(self.pause * 2, POLL_SECONDS), pending / 1000)
+        self.pause = min(max(self.pause, POLL_SECONDS / 8), MAX_POLL_SECONDS)
+        return self.pause
 
 
 class Importer:
@@ -552,7 +579,7 @@ class Importer:
         then it confirms each entry in the full listing, since on AWS a list may lag a write.
         False if that took longer than ``wait_timeout``."""
         deadline = time.monotonic() + self.wait_timeout
-        pause = POLL_SECONDS / 8
+        pace = PollPace()
         mismatch_since: float | None = None
         with self.progress.task("Rendering on the server", len(expected)) as bar:
             done = 0
@@ -574,9 +601,7 @@ class Importer:
                     return True
                 if time.monotonic() > deadline:
                     return False
-                time.sleep(pause)
-                # a poll reads the pending lists page by page: about 10 pages a second at most
-                pause = min(max(min(pause * 2, POLL_SECONDS), len(pending) / 1000), 5.0)
+                time.sleep(pace.after(len(pending), time.monotonic()))
 
     def _pending_slugs(self) -> set[str]:
         return {

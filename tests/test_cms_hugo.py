@@ -31,7 +31,7 @@ from cms.importer import Importer
 from tests import test_cms_client as shared
 from tests.conftest import free_port
 from tests.test_cms_import_export import run_cli
-from tests.test_local_server import ADMIN_KEY
+from tests.test_local_server import ADMIN_KEY, LocalServer
 
 pytestmark = pytest.mark.slow  # end to end: run by CI, left out by -m 'not slow'
 
@@ -47,7 +47,7 @@ if HUGO is None and not os.environ.get("CI"):
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def build_site(site: Path) -> Path:
+def build_site(site: Path, env: dict[str, str] | None = None) -> Path:
     assert HUGO is not None, "hugo is required in CI: .ci/run installs it"
     public = site / "public"
     shutil.rmtree(public, ignore_errors=True)
@@ -56,6 +56,7 @@ def build_site(site: Path) -> Path:
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, **(env or {})},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return public
@@ -102,6 +103,38 @@ def test_import_export_and_build_a_hugo_site(
     assert second.removed == [] and second.entries == 1
     public = build_site(site)
     assert "A postscript." in (posts / "2024/on-static-sites/index.html").read_text()
+
+
+def test_a_hugo_build_with_a_preview_key_shows_drafts_as_the_site_will(
+    cms_server: LocalServer, admin: Client, collection: str, tmp_path: Path
+) -> None:
+    """examples/hugo-preview reads the delivery API at build time (resources.GetRemote):
+    with a preview key in HUGO_CMS_PREVIEW_KEY the build holds the draft, rendered, and says
+    it is a preview; without one it holds what the site publishes."""
+    admin.create_entry(collection, {"title": "Live post"}, "Already **public**.", slug="live")
+    admin.publish(collection, "live")
+    admin.create_entry(collection, {"title": "Work in progress"}, "Not *ready* yet.", slug="wip")
+    preview_key = admin.create_key("preview build", ["preview"]).secret
+    assert preview_key
+    site = tmp_path / "site"
+    shutil.copytree(EXAMPLES / "hugo-preview", site)
+    env = {
+        "HUGO_PARAMS_CMSURL": cms_server.url,
+        "HUGO_PARAMS_CMSCOLLECTION": collection,
+        "HUGO_CACHEDIR": str(tmp_path / "hugo-cache"),
+    }
+
+    preview = build_site(site, {**env, "HUGO_CMS_PREVIEW_KEY": preview_key}) / "index.html"
+    page = preview.read_text()
+    assert "Preview: drafts and scheduled entries are shown" in page
+    assert '<meta name="robots" content="noindex">' in page
+    assert '<article id="wip" data-state="draft">' in page
+    assert "<p>Not <em>ready</em> yet.</p>" in page
+    assert '<article id="live" data-state="published">' in page
+
+    published = (build_site(site, env) / "index.html").read_text()
+    assert "Already <strong>public</strong>." in published
+    assert "Work in progress" not in published and "Preview:" not in published
 
 
 def test_the_readme_walk_through(

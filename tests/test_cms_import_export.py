@@ -21,7 +21,18 @@ from cms.client import Client
 from cms.documents import Document, image_references, parse_document
 from cms.errors import ConnectionFailed, NotFound
 from cms.exporter import Exporter
-from cms.importer import STATE_FILE, Importer, ImportReport, Planned, State, is_draft, scan
+from cms.importer import (
+    MAX_POLL_SECONDS,
+    POLL_SECONDS,
+    STATE_FILE,
+    Importer,
+    ImportReport,
+    Planned,
+    PollPace,
+    State,
+    is_draft,
+    scan,
+)
 from cms.models import DraftSummary
 from tests import test_cms_client as shared
 from tests.conftest import free_port
@@ -278,6 +289,27 @@ def _without_snapshots(iter_drafts: Any) -> Any:
         )
 
     return listing
+
+
+@pytest.mark.parametrize("rate", [20, 100, 400, 2000])
+@pytest.mark.parametrize("first", [50, 2000, 10_000])
+def test_the_wait_reads_little_more_than_what_was_pending_and_ends_soon_after_the_last_render(
+    rate: float, first: int
+) -> None:
+    """A server that starts rendering after a delay, then renders ``rate`` entries a second;
+    each look at the pending lists reads every pending entry, and takes a while itself. The
+    looks read about twice the entries first pending (plus one full read per
+    ``MAX_POLL_SECONDS``, for the progress bar), and the wait ends within ``POLL_SECONDS``
+    of the last render. The pacing before it (pauses of pending / 1000 s) read 17,625
+    entries for 2,000 at 100 a second; this one reads 7,183."""
+    start_after, read_per_second = 0.7, 20_000
+    pace, now, read = PollPace(), 0.0, 0
+    while (pending := first - int(max(0.0, now - start_after) * rate)) > 0:
+        read += pending
+        now += pending / read_per_second
+        now += pace.after(pending, now)
+    assert read <= first * (3 + now / MAX_POLL_SECONDS) + 500, read
+    assert now - (start_after + first / rate) <= POLL_SECONDS
 
 
 def test_import_reports_the_servers_problem_and_resumes_after_an_interruption(
