@@ -163,6 +163,54 @@ def test_interactive_renders_go_before_background_ones() -> None:
         pool.close()
 
 
+def test_threads_wanting_one_rendering_at_once_cost_one_job() -> None:
+    """An imported entry's draft and published snapshot, handled by two event threads at
+    once: one render; a refused document: one budget, the same reason for both."""
+    local = threading.local()
+    pool = RenderWorkers(2, priority=lambda: getattr(local, "priority", (False, "import")))
+    assert pool.wait_ready(60)
+    try:
+        for body, threads in (("A body *both* stages share.\n" * 200, 4), (RUNAWAY, 2)):
+            clear_memo()
+            jobs, outcomes = pool.jobs, list[object]()
+            start = threading.Barrier(threads)
+
+            def run(
+                body: str = body,
+                start: threading.Barrier = start,
+                outcomes: list[object] = outcomes,
+            ) -> None:
+                start.wait()
+                try:
+                    outcomes.append(render(pool, body))
+                except RenderRefused as refused:
+                    outcomes.append((refused.code, refused.detail))
+
+            workers = [threading.Thread(target=run) for _ in range(threads)]
+            for thread in workers:
+                thread.start()
+            for thread in workers:
+                thread.join(10)
+            assert pool.jobs - jobs == 1, body[:20]
+            assert len(outcomes) == threads and all(o == outcomes[0] for o in outcomes)
+        assert outcomes[0][0] == TOO_COMPLEX
+        assert pool.killed <= 1
+
+        clear_memo()  # an editor's save never waits behind an import's render of its body
+        local.priority = (True, "")
+        jobs = pool.jobs
+        blocker = threading.Thread(target=lambda: refusal(pool, RUNAWAY))
+        blocker.start()
+        time.sleep(0.1)
+        started = time.monotonic()
+        refused = refusal(pool, RUNAWAY)
+        assert refused.code == TOO_COMPLEX and pool.jobs - jobs == 2
+        blocker.join(10)
+        assert time.monotonic() - started < 2 * BUDGET.cpu_seconds + pool.grace_seconds + 1
+    finally:
+        pool.close()
+
+
 # --- the queue: lanes and leases -----------------------------------------------------------------
 
 

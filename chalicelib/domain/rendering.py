@@ -434,6 +434,11 @@ def render_markdown(
     return replace(rendered, toc=copy.deepcopy(rendered.toc))
 
 
+def render_key(body: str, *, summary: str | None, front_matter: dict[str, Any] | None) -> bytes:
+    """What identifies a rendering: two sources with one key render alike (the memo's key)."""
+    return _memo_key(body, _summary_text(summary), front_matter)
+
+
 def remembered(
     body: str, *, summary: str | None, front_matter: dict[str, Any] | None
 ) -> Rendered | None:

@@ -18,7 +18,9 @@ that needs a rendering takes an idle worker, sends the job and waits for the rep
   between lanes (one lane per importing key, see ``event_queue.py``) so no batch starves
   another.
 - **Memo.** A rendering this process already has (an entry's draft and its published
-  snapshot share one body) is not sent to a worker at all.
+  snapshot share one body) is not sent to a worker at all, and one that a worker is busy
+  with is waited for rather than sent again: the two events of an imported entry, handled
+  by two threads at once, cost one render (and a refused document one budget).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ...domain.render_budget import RENDER_ERROR, RenderBudget, RenderRefused, over_budget
-from ...domain.rendering import Rendered, remember, remembered
+from ...domain.rendering import Rendered, remember, remembered, render_key
 from .render_worker import READY, read_frame, write_frame
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,15 @@ def _python_path() -> list[str]:
 
 
 @dataclass(eq=False)
+class _Flight:
+    """A render a worker is busy with, for the threads that want the same one."""
+
+    interactive: bool
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: Rendered | RenderRefused | None = None  # None: it failed otherwise (try again)
+
+
+@dataclass(eq=False)
 class _Waiter:
     interactive: bool
     lane: str
@@ -162,12 +173,14 @@ class RenderWorkers:
         self._booting = 0
         self._boot_failures = 0
         self._waiting: list[_Waiter] = []
+        self._flights: dict[bytes, _Flight] = {}
         self._turns: dict[str, int] = {}
         self._seq = itertools.count()
         self._dispatches = itertools.count()
         self._started = False
         self._closed = False
         self.killed = 0  # workers killed for outliving the budget (tests, benchmarks)
+        self.jobs = 0  # renders sent to a worker (tests, benchmarks)
 
     # --- the Renderer port ----------------------------------------------------------------
 
@@ -179,19 +192,56 @@ class RenderWorkers:
         front_matter: dict[str, Any] | None,
         budget: RenderBudget,
     ) -> Rendered:
-        found = remembered(body, summary=summary, front_matter=front_matter)
-        if found is not None:
-            return found
+        key = render_key(body, summary=summary, front_matter=front_matter)
+        interactive, lane = self._priority()
+        while True:
+            found = remembered(body, summary=summary, front_matter=front_matter)
+            if found is not None:
+                return found
+            with self._state:
+                flight = self._flights.get(key)
+                if flight is None:
+                    flight = self._flights[key] = _Flight(interactive)
+                    break
+            if interactive and not flight.interactive:  # never behind an import's turn
+                return self._render(body, summary, front_matter, budget, interactive, lane)
+            flight.done.wait()
+            if isinstance(flight.outcome, RenderRefused):
+                raise RenderRefused(flight.outcome.code, flight.outcome.detail)
+            if flight.outcome is not None:
+                return replace(flight.outcome, toc=copy.deepcopy(flight.outcome.toc))
+        try:
+            rendered = self._render(body, summary, front_matter, budget, interactive, lane)
+        except RenderRefused as refused:
+            flight.outcome = refused
+            raise
+        else:
+            flight.outcome = rendered
+            return replace(rendered, toc=copy.deepcopy(rendered.toc))
+        finally:
+            with self._state:
+                del self._flights[key]
+            flight.done.set()
+
+    def _render(
+        self,
+        body: str,
+        summary: str | None,
+        front_matter: dict[str, Any] | None,
+        budget: RenderBudget,
+        interactive: bool,
+        lane: str,
+    ) -> Rendered:
         job = {
             "body": body,
             "summary": summary,
             "front_matter": front_matter,
             "budget": {"cpu_seconds": budget.cpu_seconds, "max_depth": budget.max_depth},
         }
-        interactive, lane = self._priority()
         deaths = 0
         for _ in range(self.count + 2):
             worker = self._acquire(interactive, lane)
+            self.jobs += 1
             try:
                 kind, value = worker.call(job, cpu_limit=budget.cpu_seconds + self.grace_seconds)
             except _Gone:
@@ -216,7 +266,7 @@ class RenderWorkers:
         if kind == "refused":
             raise RenderRefused(*value)
         remember(body, value, summary=summary, front_matter=front_matter)
-        return replace(value, toc=copy.deepcopy(value.toc))
+        return value  # type: ignore[no-any-return]
 
     # --- the pool ---------------------------------------------------------------------------
 
