@@ -196,8 +196,23 @@ def test_replacing_every_tag_of_an_entry(container: wiring.Container) -> None:
     assert [
         r.slug for r in index.list_published(PageQuery(collection="blog", now=now, tag="new-49"))
     ] == ["a"]
-    assert index.apply_render(_record("a", tags=new, sequencer="3", deleted=True))
+    some = [*new[:10], "old-3"]  # some kept, most dropped, one back (tags come de-duplicated)
+    assert index.apply_render(_record("a", tags=some, sequencer="3"))
+
+    def tagged(tag: str) -> list[str]:
+        return [r.slug for r in index.list_published(PageQuery("blog", now=now, tag=tag))]
+
+    assert [tagged(t) for t in ("old-3", "new-5", "new-9", "new-10", "old-7")] == [
+        ["a"],
+        ["a"],
+        ["a"],
+        [],
+        [],
+    ]
+    assert index.apply_render(_record("a", tags=new, sequencer="4", deleted=True))
     assert index.list_published(PageQuery(collection="blog", now=now, tag="new-1")) == []
+    assert index.apply_render(_record("a", tags=["again"], sequencer="5"))
+    assert [tagged(t) for t in ("again", "new-1", "old-3")] == [["a"], [], []]
 
 
 def test_collections_and_object_errors(container: wiring.Container) -> None:

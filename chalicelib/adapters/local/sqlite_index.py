@@ -315,7 +315,7 @@ class SqliteIndex:
                 fresh = EntryRecord(**{**record.to_dict(), "sequencer": None})
                 if row is not None and row["file"] == record.source_file:  # one key's order
                     fresh.sequencer = row["sequencer"]
-                self._write(conn, fresh)
+                self._write(conn, fresh, row)
             else:
                 conn.execute(
                     "UPDATE entries SET source_etag = ?, version_id = ?,"
@@ -341,7 +341,7 @@ class SqliteIndex:
                 return False
             current = _record(row)
             record = tombstone(current, current.sequencer)
-            self._write(conn, record)
+            self._write(conn, record, row)
             self._record_change(conn, record)
             return True
 
@@ -362,7 +362,7 @@ class SqliteIndex:
             if record.deleted:
                 base = _record(row) if row is not None else record
                 record = tombstone(base, record.sequencer)
-            self._write(conn, record)
+            self._write(conn, record, row)
             self._record_change(conn, record)
             conn.execute("DELETE FROM object_errors WHERE key = ?", (record.key,))
             return True
@@ -398,7 +398,7 @@ class SqliteIndex:
                 sequencer=sequencer,
                 file=file,
             )
-            self._write(conn, record)
+            self._write(conn, record, row)
             return True
 
     # --- collections ----------------------------------------------------------------------
@@ -506,25 +506,25 @@ class SqliteIndex:
         ).fetchone()
         return row
 
-    def _write(self, conn: Connection, record: EntryRecord) -> None:
+    def _write(self, conn: Connection, record: EntryRecord, previous: Row | None) -> None:
+        """The entry's row and its tag rows. The tag rows that go are named by the previous
+        row's tags: a delete by slug alone would scan every tag row of the collection, the
+        table's key being (collection, stage, tag, slug)."""
         values = _row_values(record)
         conn.execute(_INSERT, values)
-        conn.execute(
-            "DELETE FROM entry_tags WHERE collection = ? AND stage = ? AND slug = ?",
-            (record.collection, record.stage, record.slug),
+        key = (record.collection, record.stage)
+        gone = set(json.loads(previous["tags"])) - set(record.tags) if previous else set()
+        conn.executemany(
+            "DELETE FROM entry_tags WHERE collection = ? AND stage = ? AND tag = ? AND slug = ?",
+            [(*key, tag, record.slug) for tag in sorted(gone)],
         )
         visible = values[_COLUMNS.index("visible")]
-        for tag in record.tags:
-            conn.execute(
-                "INSERT OR REPLACE INTO entry_tags (collection, stage, tag, slug, visible,"
-                " published_at, sort_title) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.collection,
-                    record.stage,
-                    tag,
-                    record.slug,
-                    visible,
-                    record.published_at,
-                    sort_title(record.title),
-                ),
-            )
+        title = sort_title(record.title)
+        conn.executemany(
+            "INSERT OR REPLACE INTO entry_tags (collection, stage, tag, slug, visible,"
+            " published_at, sort_title) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (*key, tag, record.slug, visible, record.published_at, title)
+                for tag in dict.fromkeys(record.tags)
+            ],
+        )
