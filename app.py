@@ -4,8 +4,10 @@ from chalicelib.api import (
     admin,
     batch,
     delivery,
+    editor,
     event_handlers,
     feeds,
+    live_preview,
     management,
     media,
     openapi,
@@ -39,5 +41,7 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(feeds.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(previews.bp)  # /v1/manage/previews
+app.register_blueprint(live_preview.bp)  # POST /v1/manage/render
+app.register_blueprint(editor.bp)  # /admin
 app.register_blueprint(openapi.bp)
 app.register_blueprint(event_handlers.bp)

@@ -68,6 +68,9 @@ CONTRACT_MODULES = {
     "test_feeds",
     "test_entry_paths",
     "test_render_budget",
+    "test_live_preview",
+    "test_draft_lists",
+    "test_editor_files",
 }
 
 

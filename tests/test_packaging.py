@@ -172,6 +172,7 @@ def test_package_writes_the_merged_template_and_a_small_zip(out: Path, template:
     assert "app.py" in names
     assert "chalicelib/api/event_handlers.py" in names
     assert "chalicelib/adapters/aws/s3_store.py" in names
+    assert {"chalicelib/admin_ui/index.html", "chalicelib/admin_ui/app.js"} <= set(names)
     assert any(n.startswith("nh3/") for n in names)  # the requirements are vendored
     assert any(n.startswith("PIL/") for n in names)  # Linux wheels, for the thumbnails
     assert not [n for n in names if n.startswith(("tests/", "deploy/", "bench/", "cms/"))]

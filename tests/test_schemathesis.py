@@ -148,6 +148,11 @@ checks.positive_data_acceptance.expected-statuses = [{accepted}, "400"]
 include-name = "POST /v1/manage/media"
 checks.positive_data_acceptance.expected-statuses = [{accepted}, "400", "415", "422"]
 
+# 422: a document the renderer refuses (over its CPU budget or nesting limit; a parser error).
+[[operations]]
+include-name = "POST /v1/manage/render"
+checks.positive_data_acceptance.expected-statuses = [{accepted}, "422"]
+
 # 413: a declared size over the limit.
 [[operations]]
 include-name = "POST /v1/manage/media/uploads"

@@ -11,7 +11,7 @@ from chalice import Blueprint, Response
 from ..domain.errors import BadRequest
 from ..domain.limits import parse_page_size
 from ..domain.paths import to_url, validate_path, validate_section
-from ..services import collections, entries, publishing
+from ..services import collections, draft_lists, entries, publishing
 from ..services.delivery import check_bad_request_params
 from ..services.entries import Document
 from ..wiring import container
@@ -110,29 +110,39 @@ def list_drafts(collection: str) -> Response:
     require(bp.current_request, "content:read")
     params = query(bp.current_request)
     limit = parse_page_size(params.get("limit"), default=50, maximum=100)
-    status = params.get("status")
-    if status not in (None, "pending", "rendered", "failed"):
-        raise BadRequest("status must be pending, rendered or failed.", {"parameter": "status"})
-    stage = params.get("stage", "draft")
-    if stage not in ("draft", "published"):
-        raise BadRequest("stage must be draft or published.", {"parameter": "stage"})
+    status = _choice(params, "status", (None, "pending", "rendered", "failed"))
+    stage = _choice(params, "stage", ("draft", "published"), "draft")
+    state = _choice(params, "state", (None, *draft_lists.STATES))
+    search = params.get("q") or None
+    if search is not None and len(search) > draft_lists.MAX_SEARCH:
+        raise BadRequest(f"q is at most {draft_lists.MAX_SEARCH} characters.", {"parameter": "q"})
     after = params.get("after")
     if after is not None:
-        validate_path(after.replace("~", "/"), "after")
-        after = after.replace("~", "/")
+        after = validate_path(after.replace("~", "/"), "after")
     section = params.get("section")
-    items = entries.list_drafts(
-        container().backend,
-        collection,
+    where = draft_lists.DraftFilter(
         status=status,
-        limit=limit + 1,
-        after=after,
         stage="published" if stage == "published" else "draft",
         section=validate_section(section) if section is not None else None,
+        state=state,
+        search=search,
     )
-    more = len(items) > limit
-    items = items[:limit]
-    return json_response({"items": items, "next_after": items[-1]["slug"] if more else None})
+    items, next_after = draft_lists.list_drafts(
+        container().backend, collection, where, limit=limit, after=after
+    )
+    return json_response({"items": items, "next_after": next_after})
+
+
+def _choice(
+    params: dict[str, str], name: str, allowed: tuple[str | None, ...], default: str | None = None
+) -> str | None:
+    value = params.get(name, default)
+    if value not in allowed:
+        names = [a for a in allowed if a is not None]
+        raise BadRequest(
+            f"{name} must be {', '.join(names[:-1])} or {names[-1]}.", {"parameter": name}
+        )
+    return value
 
 
 @route(bp, f"{BASE}/content/{{collection}}/{{slug}}", methods=["GET"])

@@ -20,6 +20,7 @@ from ..domain.site import WEBHOOK_ID_RE
 from ..ports import SORT_ORDERS
 from . import preview_schemas as ps
 from . import schemas as s
+from .editor import ASSETS
 
 Schema = dict[str, Any]
 
@@ -142,6 +143,13 @@ def _entry_body(model: type[BaseModel] = s.EntryInput) -> Body:
     return Body(model, {"text/markdown": markdown, "text/plain": markdown})
 
 
+def _editor_file(description: str, *types: str) -> dict[int, Reply]:
+    """A file of the editor: its text, with the headers every one is served with."""
+    headers = ("ETag", "Cache-Control", "Content-Security-Policy")
+    content = {t: {"type": "string"} for t in types}
+    return {200: Reply(description, content=content, headers=headers), 304: NOT_MODIFIED}
+
+
 ROUTES: dict[tuple[str, str], Op] = {
     # --- delivery (public) ---------------------------------------------------------------
     ("GET", "/v1/content/{collection}"): Op(
@@ -249,6 +257,21 @@ ROUTES: dict[tuple[str, str], Op] = {
         "This API's documentation as a page",
         META,
         {200: Reply("HTML.", content={"text/html": {"type": "string"}})},
+    ),
+    ("GET", "/admin"): Op(
+        "The editor",
+        META,
+        _editor_file("The editor's page (it asks for a key and talks to this API).", "text/html"),
+        headers=(IF_NONE_MATCH,),
+        description="Plain HTML, CSS and JavaScript modules; no key needed (they hold no data).",
+    ),
+    ("GET", "/admin/{file}"): Op(
+        "A stylesheet or script of the editor",
+        META,
+        _editor_file("The file.", "text/javascript", "text/css"),
+        (404,),
+        headers=(IF_NONE_MATCH,),
+        path={"file": Param("file", {"type": "string", "enum": list(ASSETS)}, "A file name.")},
     ),
     ("POST", "/v1/uploads"): Op(
         "Local upload form target",
@@ -364,10 +387,22 @@ ROUTES: dict[tuple[str, str], Op] = {
                 {"type": "string", "enum": ["draft", "published"], "default": "draft"},
                 "The drafts, or the published snapshots (scheduled ones included).",
             ),
+            Param(
+                "state",
+                {"type": "string", "enum": ["draft", "scheduled", "published"]},
+                "Only drafts never published (or unpublished), scheduled, or published.",
+            ),
+            Param(
+                "q",
+                {"type": "string", "maxLength": 200},
+                "Only entries whose title or path contains this (case-insensitive).",
+            ),
             page_size(100, 50),
             Param("after", ENTRY_PATH, "The next_after of the previous page."),
             SECTION,
         ),
+        description="With state or q, a page reads at most 1,000 entries of the index: it may "
+        "hold fewer than limit items and still have a next_after.",
     ),
     ("GET", "/v1/manage/content/{collection}/{slug}"): Op(
         "Get a draft",
@@ -631,6 +666,17 @@ ROUTES: dict[tuple[str, str], Op] = {
         {202: Reply("A new delivery of the same body, queued.", s.Delivery)},
         (404,),
         scope="admin",
+    ),
+    ("POST", "/v1/manage/render"): Op(
+        "Render Markdown for a live preview",
+        CONTENT,
+        {200: Reply("The HTML; nothing is stored.", ps.RenderResult, headers=("Cache-Control",))},
+        (400, 413, 422),
+        scope="content:write",
+        body=Body(ps.RenderInput),
+        description="The editor's preview while typing: the renderer, budget and Markdown size "
+        "limit of a saved entry (413 over the limit; 422 render-too-complex or render-error "
+        "when the renderer refuses the document, with its reason). Answered no-store.",
     ),
     ("POST", "/v1/manage/previews"): Op(
         "Make a preview link to an entry's draft",

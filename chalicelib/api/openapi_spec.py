@@ -53,6 +53,7 @@ HEADERS: dict[str, Schema] = {
     "Retry-After": {"description": "Seconds to wait before retrying."},
     "WWW-Authenticate": {"description": "The Bearer challenge."},
     "X-CMS-File": {"description": "The entry's source file in its collection, percent-encoded."},
+    "Content-Security-Policy": {"description": "What the page may load and run."},
 }
 PARAMETERS: dict[str, Schema] = {
     "If-Match": {

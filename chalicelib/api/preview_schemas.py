@@ -1,12 +1,25 @@
-"""Request and response models of the preview-link routes (OpenAPI only; the service checks
-the same rules: chalicelib/services/previews.py)."""
+"""Request and response models of the preview routes, links and the live preview (OpenAPI
+only; the services check the same rules: chalicelib/services/previews.py, live_preview.py)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from ..services.previews import MAX_SECONDS, MIN_SECONDS
-from .schemas import COLLECTION_NAME, In, Out, entry_path, extra_schema
+from .schemas import (
+    COLLECTION_NAME,
+    In,
+    MediaWarning,
+    Out,
+    TocItem,
+    entry_path,
+    extra_schema,
+    nullable,
+    omittable,
+)
 
 
 class PreviewLinkInput(In):
@@ -41,3 +54,45 @@ class PreviewLinkCreated(PreviewLink):
 
 class PreviewLinkList(Out):
     items: list[PreviewLink]
+
+
+# services.live_preview: collection and slug go together, or neither is sent (or null).
+_ENTRY_OR_NONE = {
+    "anyOf": [
+        {"properties": {"collection": {"type": "null"}, "slug": {"type": "null"}}},
+        {
+            "required": ["collection", "slug"],
+            "properties": {"collection": {"type": "string"}, "slug": {"type": "string"}},
+        },
+    ]
+}
+
+
+class RenderInput(In):
+    """Markdown being edited, rendered as it is; nothing is stored."""
+
+    model_config = ConfigDict(json_schema_extra=extra_schema(_ENTRY_OR_NONE))
+
+    body: str = Field(description="The Markdown body (the same size limit as an entry's).")
+    front_matter: dict[str, Any] | SkipJsonSchema[None] = omittable(
+        description="The front matter as it stands (shortcodes may read it); not validated."
+    )
+    collection: str | None = Field(
+        default=None,
+        description="With slug: the entry, whose page resources relative images name.",
+        json_schema_extra=extra_schema(nullable(COLLECTION_NAME)),
+    )
+    slug: str | None = Field(
+        default=None,
+        description="With collection: the entry's path.",
+        json_schema_extra=extra_schema(nullable(entry_path("/~"))),
+    )
+
+
+class RenderResult(Out):
+    html: str = Field(description="Sanitized HTML, media resolved as delivery resolves them.")
+    toc: list[TocItem]
+    word_count: int
+    reading_time_minutes: int
+    media_warnings: list[MediaWarning]
+    preview: Literal[True]

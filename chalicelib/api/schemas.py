@@ -483,6 +483,11 @@ class DraftSummary(Out):
     etag: str | None
     render_status: Literal["pending", "rendered", "failed"]
     render_error: str | None
+    state: Literal["draft", "scheduled", "published"] = Field(
+        description="Where the entry stands in publishing: a draft only, or its published "
+        "snapshot due later (scheduled) or due (published)."
+    )
+    published_at: str | None = Field(description="When it is (or was) published; null: never.")
 
 
 class DraftPage(Out):

@@ -100,3 +100,19 @@ class ServiceUnavailable(CMSError):
     status = 503
     code = "service-unavailable"
     title = "Service unavailable"
+
+
+class RenderTooComplex(CMSError):
+    """The renderer refused a document: over its CPU budget or nesting limit."""
+
+    status = 422
+    code = "render-too-complex"
+    title = "Too complex to render"
+
+
+class RenderFailed(CMSError):
+    """The renderer could not render a document (its parser failed on it)."""
+
+    status = 422
+    code = "render-error"
+    title = "Could not render"

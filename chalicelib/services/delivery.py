@@ -215,13 +215,21 @@ def page_resources(backend: Backend, record: EntryRecord, html: str) -> dict[str
     return found
 
 
+def resolve_media(
+    backend: Backend, html: str, url_for: UrlFor, record: EntryRecord | None = None
+) -> str:
+    """Rendered HTML with its ``media:`` images, and the page resources of ``record``'s file,
+    resolved as the assets are now."""
+    resources = page_resources(backend, record, html) if record is not None else {}
+    wanted = valid_ids(referenced_ids(html)) + list(resources.values())
+    records = backend.media.get_media_many(wanted) if wanted else {}
+    return resolve(html, records, url_for, resources)
+
+
 def with_media(backend: Backend, entry: PublishedEntry, html: str, url_for: UrlFor) -> WithMedia:
     """The entry's HTML with its media resolved as they are now, and an ETag that changes
     when any of them does (an image finishing processing, a new alt text, a deletion)."""
-    resources = page_resources(backend, entry.record, html)
-    wanted = valid_ids(referenced_ids(html)) + list(resources.values())
-    records = backend.media.get_media_many(wanted) if wanted else {}
-    resolved = resolve(html, records, url_for, resources)
+    resolved = resolve_media(backend, html, url_for, entry.record)
     digest = hashlib.sha256(f"{entry.etag}|".encode() + resolved.encode("utf-8")).hexdigest()
     return WithMedia(etag=f'"{digest[:40]}"', html=resolved)
 

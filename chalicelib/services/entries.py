@@ -30,7 +30,7 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..domain.limits import Limits
-from ..domain.media_html import UrlFor, markdown_ids, referenced_ids, resolve, valid_ids
+from ..domain.media_html import UrlFor, markdown_ids, valid_ids
 from ..domain.names import slugify
 from ..domain.paths import (
     check_file,
@@ -43,14 +43,13 @@ from ..domain.paths import (
 from ..domain.timeutil import to_iso
 from ..ports import (
     Backend,
-    ManageQuery,
     ObjectInfo,
     ObjectNotFound,
     ObjectPreconditionFailed,
     StoredObject,
 )
 from .collections import require_collection
-from .delivery import page_resources
+from .delivery import resolve_media
 from .entry_files import remove_all
 
 MARKDOWN_TYPE = "text/markdown; charset=utf-8"
@@ -625,11 +624,7 @@ def editor_view(
             except ObjectNotFound:
                 html = None
         if html is not None and url_for is not None:
-            resources = page_resources(backend, record, html)
-            wanted = valid_ids(referenced_ids(html)) + list(resources.values())
-            if wanted:
-                found = backend.media.get_media_many(wanted)
-                html = resolve(html, found, url_for, resources)
+            html = resolve_media(backend, html, url_for, record)
         render.update(
             {
                 "html": html,
@@ -655,42 +650,3 @@ def editor_view(
         "media_warnings": media_warnings(backend, doc.body),
         "publication": _publication(backend, doc.collection, doc.slug),
     }
-
-
-def list_drafts(
-    backend: Backend,
-    collection: str,
-    *,
-    status: str | None,
-    limit: int,
-    after: str | None,
-    stage: Stage = "draft",
-    section: str | None = None,
-) -> list[dict[str, Any]]:
-    """The drafts of a collection by path, or its published snapshots (``stage``); with
-    ``section``, only those inside that folder."""
-    require_collection(backend, collection)
-    records = backend.index.list_entries(
-        ManageQuery(
-            collection=collection,
-            stage=stage,
-            status=status,
-            limit=limit,
-            after=after,
-            section=section,
-        )
-    )
-    return [
-        {
-            "slug": r.slug,
-            "kind": r.kind,
-            "file": r.source_file,
-            "title": r.title,
-            "tags": r.tags,
-            "updated_at": r.updated_at,
-            "etag": r.source_etag,
-            "render_status": r.render_status,
-            "render_error": r.render_error,
-        }
-        for r in records
-    ]
