@@ -54,6 +54,12 @@ def test_the_page_is_served_without_a_key_with_a_strict_policy(
     assert 'src="admin/app.js"' in page and 'href="admin/admin.css"' in page
 
 
+def test_the_page_with_a_trailing_slash_redirects_to_where_its_files_resolve(api: Api) -> None:
+    response = get(api, "/admin/")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "../admin"  # from /admin/ (or /api/admin/): /admin
+
+
 def test_every_file_is_served_with_its_type_and_revalidates(api: Api) -> None:
     types = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
     for name in editor.ASSETS:

@@ -129,6 +129,10 @@ def _serve(name: str) -> Response:
 
 @route(bp, "/admin", methods=["GET"])
 def editor_page() -> Response:
+    if str(bp.current_request.context.get("path", "")).endswith("/"):
+        # the page names its files relative to '{root}/admin': from '/admin/' they would be
+        # '/admin/admin/...'. A relative Location keeps an API Gateway stage's prefix.
+        return Response(body="", status_code=301, headers={"Location": "../admin"})
     return _serve(INDEX)
 
 
