@@ -204,7 +204,8 @@ class RenderWorkers:
                     flight = self._flights[key] = _Flight(interactive)
                     break
             if interactive and not flight.interactive:  # never behind an import's turn
-                return self._render(body, summary, front_matter, budget, interactive, lane)
+                rendered = self._render(body, summary, front_matter, budget, interactive, lane)
+                return replace(rendered, toc=copy.deepcopy(rendered.toc))
             flight.done.wait()
             if isinstance(flight.outcome, RenderRefused):
                 raise RenderRefused(flight.outcome.code, flight.outcome.detail)
