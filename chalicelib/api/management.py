@@ -159,9 +159,7 @@ def get_source(collection: str, slug: str) -> Response:
     require(request, "content:read")
     params = query(request)
     check_bad_request_params(params, {"stage"})
-    stage = params.get("stage", "draft")
-    if stage not in ("draft", "published"):
-        raise BadRequest("stage must be draft or published.", {"parameter": "stage"})
+    stage = _choice(params, "stage", ("draft", "published"), "draft")
     doc = entries.read_source(
         container().backend,
         collection,

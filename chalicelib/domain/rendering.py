@@ -431,6 +431,11 @@ def render_markdown(
         reading_time_minutes=_reading_time(words),
     )
     remember(body, rendered, summary=summary, front_matter=front_matter)
+    return own_copy(rendered)
+
+
+def own_copy(rendered: Rendered) -> Rendered:
+    """A rendering the caller may keep and change: the memo's table of contents stays its own."""
     return replace(rendered, toc=copy.deepcopy(rendered.toc))
 
 
@@ -443,8 +448,13 @@ def remembered(
     body: str, *, summary: str | None, front_matter: dict[str, Any] | None
 ) -> Rendered | None:
     """The memoized rendering of this source, if any (a copy the caller may keep)."""
-    found = _memo.get(_memo_key(body, _summary_text(summary), front_matter))
-    return None if found is None else replace(found, toc=copy.deepcopy(found.toc))
+    return remembered_at(_memo_key(body, _summary_text(summary), front_matter))
+
+
+def remembered_at(key: bytes) -> Rendered | None:
+    """The memoized rendering with this ``render_key``, if any (a copy the caller may keep)."""
+    found = _memo.get(key)
+    return None if found is None else own_copy(found)
 
 
 def remember(

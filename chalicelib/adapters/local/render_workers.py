@@ -26,7 +26,6 @@ that needs a rendering takes an idle worker, sends the job and waits for the rep
 from __future__ import annotations
 
 import contextlib
-import copy
 import itertools
 import logging
 import os
@@ -36,12 +35,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...domain.render_budget import RENDER_ERROR, RenderBudget, RenderRefused, over_budget
-from ...domain.rendering import Rendered, remember, remembered, render_key
+from ...domain.rendering import Rendered, own_copy, remember, remembered_at, render_key
 from .render_worker import READY, read_frame, write_frame
 
 log = logging.getLogger(__name__)
@@ -195,7 +194,7 @@ class RenderWorkers:
         key = render_key(body, summary=summary, front_matter=front_matter)
         interactive, lane = self._priority()
         while True:
-            found = remembered(body, summary=summary, front_matter=front_matter)
+            found = remembered_at(key)
             if found is not None:
                 return found
             with self._state:
@@ -204,13 +203,14 @@ class RenderWorkers:
                     flight = self._flights[key] = _Flight(interactive)
                     break
             if interactive and not flight.interactive:  # never behind an import's turn
-                rendered = self._render(body, summary, front_matter, budget, interactive, lane)
-                return replace(rendered, toc=copy.deepcopy(rendered.toc))
+                return own_copy(
+                    self._render(body, summary, front_matter, budget, interactive, lane)
+                )
             flight.done.wait()
             if isinstance(flight.outcome, RenderRefused):
                 raise RenderRefused(flight.outcome.code, flight.outcome.detail)
             if flight.outcome is not None:
-                return replace(flight.outcome, toc=copy.deepcopy(flight.outcome.toc))
+                return own_copy(flight.outcome)
         try:
             rendered = self._render(body, summary, front_matter, budget, interactive, lane)
         except RenderRefused as refused:
@@ -218,7 +218,7 @@ class RenderWorkers:
             raise
         else:
             flight.outcome = rendered
-            return replace(rendered, toc=copy.deepcopy(rendered.toc))
+            return own_copy(rendered)
         finally:
             with self._state:
                 del self._flights[key]
