@@ -326,9 +326,16 @@ def _children(pid: int) -> list[int]:
 
 class LocalServer:
     """`chalice local` (the README's command) on a fresh data dir under ``root``, with
-    ``env`` added; its log goes to a file (a pipe nobody reads would fill up and stall it)."""
+    ``env`` added, serving ``checkout`` (this one unless told); its log goes to a file (a
+    pipe nobody reads would fill up and stall it)."""
 
-    def __init__(self, root: Path, label: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        label: str,
+        env: dict[str, str] | None = None,
+        checkout: Path = REPO_ROOT,
+    ) -> None:
         import subprocess
 
         import requests
@@ -344,7 +351,7 @@ class LocalServer:
         command = [str(chalice), "local", "--stage", "local", "--no-autoreload"]
         self.process = subprocess.Popen(
             [*command, "--port", str(self.port)],
-            cwd=REPO_ROOT,
+            cwd=checkout,
             env=environment,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -136,11 +136,15 @@ def build_local(data_dir: Path, limits: Limits) -> Container:
             **scope,
         )
 
+    # Renders in worker processes run on other cores: a bulk write's events are handled
+    # beside the requests, by two threads a worker (one waits on it while the other does the
+    # bookkeeping of its last render). Rendering in this process, they wait for a pause.
     delivery = LocalEventDelivery(
         queue,
         drain,
         max_delay_seconds=_float_env("CMS_LOCAL_DEFER_SECONDS", 10.0),
-        threads=workers.count if workers is not None else 1,
+        threads=2 * workers.count if workers is not None else 1,
+        bulk_beside_requests=workers is not None,
     )
     if index_is_new:  # an index of an earlier version: rebuilt from the objects, once
         from .services.reindex import reindex

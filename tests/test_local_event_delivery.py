@@ -173,6 +173,44 @@ def test_the_thread_waits_while_a_request_is_in_flight(recorder, delivery):
     assert recorder.seen == ["backlog"]
 
 
+def test_with_renders_elsewhere_a_bulk_write_is_handled_beside_requests_other_work_waits(
+    recorder, delivery
+):
+    """Render worker processes take the Markdown to other cores: a batch's events are
+    handled while requests keep coming, but what an ordinary write left (here a backlog)
+    still waits for a quiet moment, so a stream of single writes does not wake the threads."""
+    events = delivery(quiet_seconds=60, max_delay_seconds=60, bulk_beside_requests=True)
+    recorder.send("backlog")
+    with events.request(writes=True):
+        recorder.send("mine")
+    events.kick()
+    time.sleep(0.2)
+    assert recorder.seen == ["mine"]  # the backlog waits: requests may still come
+    with events.request(writes=False):  # a request in flight from here on
+        with events.request(writes=True):
+            events.defer()
+            for n in range(3):
+                recorder.send(f"bulk-{n}")
+        eventually(lambda: len(recorder.seen) == 5)
+        assert recorder.seen[1:] == ["backlog", "bulk-0", "bulk-1", "bulk-2"]
+        time.sleep(0.1)  # the thread finds the queue empty: the bulk work is done
+        recorder.send("after")  # an ordinary leftover, after it
+        events.kick()
+        time.sleep(0.2)
+        assert recorder.seen[-1] == "bulk-2"
+    assert recorder.queue.pending() == 1
+
+
+def test_without_renders_elsewhere_a_bulk_write_waits_for_a_quiet_moment(recorder, delivery):
+    events = delivery(quiet_seconds=60, max_delay_seconds=60)
+    with events.request(writes=False):
+        with events.request(writes=True):
+            events.defer()
+            recorder.send("bulk")
+        time.sleep(0.3)
+        assert recorder.seen == []
+
+
 def test_past_the_delay_it_works_between_requests_but_never_takes_an_in_flight_write(
     recorder, delivery
 ):

@@ -225,6 +225,7 @@ def test_the_feed_converges_on_what_delivery_serves_and_names_only_what_was_publ
             stateful_step_count=40,
             deadline=None,
             database=None,
+            print_blob=True,  # a rare failure in CI comes with what reproduces it
             suppress_health_check=list(HealthCheck),
         ),
     )

@@ -7,16 +7,19 @@ work apart from the API. The local backend has one process, so it chooses:
   their handling adds) are handled before its response goes out, so the client reads its
   own write rendered. Nobody else's: a single edit never waits behind an import;
 - a bulk write (``defer``: the batch route) returns as soon as its objects are stored, as on
-  AWS; a background thread handles its events when no request is in flight, so the next
-  batch gets the CPU rather than waiting behind renders. It waits at most ``max_delay``
-  seconds for a quiet moment, then works between requests anyway;
+  AWS; background threads handle its events. Rendering in this process, they wait at most
+  ``max_delay`` seconds for a moment without requests, so that the next batch gets the CPU
+  rather than waiting behind renders, then work between requests anyway. With render worker
+  processes (``bulk_beside_requests``) they start at once: the Markdown runs on other
+  cores. Other work (what an ordinary write left) always waits for a quiet moment, so a
+  stream of single writes does not wake every thread to look at the queue after each;
 - the same threads handle what else is queued: messages delayed on purpose (webhook retries),
   and messages a stopped process held when it died, once their lease runs out.
 
-There are ``threads`` background threads (one per render worker), so every worker process
-has work while a bulk write renders. They never take a message that a write request in
-flight may still deliver itself: only ids up to the oldest in-flight write request's
-starting mark.
+There are ``threads`` background threads (two per render worker, so a worker has its next
+job while a thread does the bookkeeping of the last). They never take a message that a write
+request in flight may still deliver itself: only ids up to the oldest in-flight write
+request's starting mark.
 """
 
 from __future__ import annotations
@@ -44,17 +47,21 @@ class LocalEventDelivery:
         max_delay_seconds: float = 10.0,
         join_seconds: float = 60.0,
         threads: int = 1,
+        bulk_beside_requests: bool = False,
     ) -> None:
         self._queue = queue
         self._drain = drain
         self.quiet_seconds = quiet_seconds
         self.max_delay_seconds = max_delay_seconds
         self.join_seconds = join_seconds
+        self.bulk_beside_requests = bulk_beside_requests
         self._state = threading.Condition()
         self._in_flight = 0
         self._marks: dict[int, int] = {}  # write requests in flight: thread id -> mark
         self._last_finished = 0.0
         self._kicks = 0
+        self._bulk_writes = 0  # bulk write requests ended so far
+        self._bulk_handled = 0  # of those, how many a drain has run dry after
         self._working = 0
         self._request = threading.local()
         self._stopping = threading.Event()
@@ -93,6 +100,8 @@ class LocalEventDelivery:
                     self._queue.set_lane("")
                 with self._state:
                     self._in_flight -= 1
+                    if writes and self._request.deferred:
+                        self._bulk_writes += 1
                     self._marks.pop(thread, None)
                     self._last_finished = time.monotonic()
                     self._state.notify_all()
@@ -170,10 +179,12 @@ class LocalEventDelivery:
         started = time.monotonic()
         try:
             while not self._stopping.is_set():
-                self._wait_for_quiet(started)
+                bulk_writes = self._wait_for_quiet(started)
                 if self._stopping.is_set():
                     return
                 if self._drain(max_messages=1, up_to_id=self._horizon()) == 0:
+                    with self._state:
+                        self._bulk_handled = max(self._bulk_handled, bulk_writes)
                     break
         finally:
             visible = self._queue.next_visible_at()
@@ -189,18 +200,23 @@ class LocalEventDelivery:
             return None
         return min(max(visible - time.time(), 0.01), 60.0)
 
-    def _wait_for_quiet(self, started: float) -> None:
+    def _wait_for_quiet(self, started: float) -> int:
+        """Until no request is in flight (or ``max_delay`` has passed, or, with renders
+        elsewhere, a bulk write is waiting); the bulk writes ended so far."""
         with self._state:
             while not self._stopping.is_set():
+                if self.bulk_beside_requests and self._bulk_writes > self._bulk_handled:
+                    break
                 now = time.monotonic()
                 left = self.max_delay_seconds - (now - started)
                 if left <= 0:
-                    return
+                    break
                 quiet_for = now - self._last_finished
                 if self._in_flight == 0 and quiet_for >= self.quiet_seconds:
-                    return
+                    break
                 wait = self.quiet_seconds if self._in_flight else self.quiet_seconds - quiet_for
                 self._state.wait(timeout=min(max(wait, 0.005), left))
+            return self._bulk_writes
 
     def _horizon(self) -> int:
         """The newest id no write request in flight can have added: a request takes its mark
