@@ -32,7 +32,9 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import _common
 import requests
@@ -90,30 +92,43 @@ def run_import(url: str, folder: Path, **options: object) -> ImportReport:
     return report
 
 
-def start_server(root: Path, label: str, workers: int | None = None) -> LocalServer:
+T = TypeVar("T")
+
+
+def start_server(
+    root: Path, label: str, workers: int | None = None, checkout: Path = _common.REPO_ROOT
+) -> LocalServer:
     env = {} if workers is None else {"CMS_RENDER_WORKERS": str(workers)}
-    server = LocalServer(root, label, env)
+    server = LocalServer(root, label, env, checkout)
     requests.put(
         f"{server.url}/v1/manage/collections/{COLLECTION}", json={"title": "Blog"}, headers=AUTH
     ).raise_for_status()
     return server
 
 
+def cpu_spent(server: LocalServer, run: Callable[[], T]) -> tuple[T, str]:
+    """What ``run`` returns, and the CPU seconds it cost this process (the importer), the
+    server process and its render workers, as the benches print them."""
+    client_cpu = time.process_time()
+    server_cpu, workers_cpu = server.cpu()
+    result = run()
+    client_cpu = time.process_time() - client_cpu
+    server_after, workers_after = server.cpu()
+    return result, (
+        f"CPU: importer {client_cpu:.1f} s, server {server_after - server_cpu:.1f} s,"
+        f" render workers {workers_after - workers_cpu:.1f} s"
+    )
+
+
 def timed_import(server: LocalServer, folder: Path, label: str) -> tuple[float, float]:
     """One ``cms import`` until every entry is rendered; prints where the time went."""
     (folder / ".cms-import.json").unlink(missing_ok=True)
-    client_cpu = time.process_time()
-    server_cpu, workers_cpu = server.cpu()
-    report = run_import(server.url, folder)
-    client_cpu = time.process_time() - client_cpu
-    server_after, workers_after = server.cpu()
+    report, cpu = cpu_spent(server, lambda: run_import(server.url, folder))
     stored, rendered = report.stored_seconds, report.seconds
     count = report.created
     print(
         f"   {label:<34} {rendered:7.1f} s   {count / rendered:7.1f} files/s"
-        f"   (stored after {stored:.1f} s; CPU: importer {client_cpu:.1f} s,"
-        f" server {server_after - server_cpu:.1f} s, render workers"
-        f" {workers_after - workers_cpu:.1f} s)"
+        f"   (stored after {stored:.1f} s; {cpu})"
     )
     return count / stored, count / rendered
 

@@ -23,36 +23,24 @@ import time
 from pathlib import Path
 
 import _common
-import requests
-from _common import LocalServer, header, temp_root
-from cms_import import AUTH, COLLECTION, make_folder, plain_loop, run_import
+from _common import header, temp_root
+from cms_import import cpu_spent, make_folder, plain_loop, run_import, start_server
 
 
 def one_run(
     root: Path, folder: Path, files: list[Path], checkout: Path, label: str, *, plain: bool
 ) -> float:
-    server = LocalServer(root, label, checkout=checkout)
+    server = start_server(root, label, checkout=checkout)
     try:
-        requests.put(
-            f"{server.url}/v1/manage/collections/{COLLECTION}", json={"title": "Blog"}, headers=AUTH
-        ).raise_for_status()
         (folder / ".cms-import.json").unlink(missing_ok=True)
-        client_cpu = time.process_time()
-        server_cpu, workers_cpu = server.cpu()
         started = time.perf_counter()
         if plain:
-            plain_loop(server.url, files)
+            _, cpu = cpu_spent(server, lambda: plain_loop(server.url, files))
         else:
-            run_import(server.url, folder)
-        seconds = time.perf_counter() - started
-        server_after, workers_after = server.cpu()
-        print(
-            f"   {label:<12} {len(files) / seconds:7.1f} files/s   (CPU: importer"
-            f" {time.process_time() - client_cpu:.1f} s, server {server_after - server_cpu:.1f} s,"
-            f" render workers {workers_after - workers_cpu:.1f} s)",
-            flush=True,
-        )
-        return len(files) / seconds
+            _, cpu = cpu_spent(server, lambda: run_import(server.url, folder))
+        rate = len(files) / (time.perf_counter() - started)
+        print(f"   {label:<12} {rate:7.1f} files/s   ({cpu})", flush=True)
+        return rate
     finally:
         server.stop()
 
