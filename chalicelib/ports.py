@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 from .domain.changes import Change
 from .domain.collections import Collection
-from .domain.entries import EntryRecord, Stage
+from .domain.entries import EntryRecord, RenderStatus, Stage
 from .domain.media import MediaDerived, MediaMeta, MediaRecord
 from .domain.object_keys import InvalidObjectKey as InvalidObjectKey  # re-exported
 from .domain.render_budget import RenderBudget, render_within
@@ -199,6 +199,10 @@ class Index(Protocol):
     def list_collections(self) -> list[Collection]: ...
 
     def count_entries(self, collection: str) -> int: ...
+
+    def count_renders(self, collection: str) -> dict[Stage, dict[RenderStatus, int]]:
+        """How many live drafts and published snapshots are pending, rendered and failed."""
+        ...
 
     # objects that could not be indexed (unknown collection, bad key, ...)
     def record_object_error(self, key: str, error: str, sequencer: str | None) -> None: ...

@@ -39,6 +39,7 @@ from .models import (
     MediaAsset,
     Publication,
     PublishedEntry,
+    RenderCounts,
     Source,
     SyncPage,
     Webhook,
@@ -174,7 +175,7 @@ class Client:
         sent.update(headers or {})
         body = data
         if json_body is not None:
-            body = json.dumps(json_body).encode("utf-8")
+            body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
             sent.setdefault("Content-Type", "application/json")
         attempt = connects = 0
         while True:
@@ -237,6 +238,11 @@ class Client:
 
     def get_collection(self, name: str) -> Collection:
         return Collection.from_dict(self._json("GET", f"/v1/manage/collections/{_seg(name)}"))
+
+    def render_counts(self, name: str) -> RenderCounts:
+        """How many of a collection's entries are pending, rendered and failed, per stage."""
+        path = f"/v1/manage/collections/{_seg(name)}/renders"
+        return RenderCounts.from_dict(self._json("GET", path))
 
     def put_collection(
         self, name: str, title: str | None = None, fields: dict[str, Any] | None = None

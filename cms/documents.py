@@ -51,11 +51,45 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _closing(lines: list[str], opener: str) -> int:
-    ends = {"---": ("---", "..."), "+++": ("+++",), "{": ("}",)}[opener]
+_JSON_TOKENS = re.compile(r'\\.|["{}]', re.DOTALL)
+_BLANK = " \t\r\n"
+
+
+def _json_end(text: str, start: int) -> int:
+    """Just past the '}' closing the JSON object that opens at ``start`` (braces outside
+    strings counted, as Hugo's lexer does)."""
+    depth, in_string = 0, False
+    for token in _JSON_TOKENS.finditer(text, start):
+        char = token.group()
+        if char == '"':
+            in_string = not in_string
+        elif not in_string and len(char) == 1:
+            depth += 1 if char == "{" else -1
+            if depth == 0:
+                return token.end()
+    raise DocumentError("the front matter opened with '{' is never closed")
+
+
+def _split(text: str) -> tuple[str | None, str, str]:
+    """(front matter text, body, opener), the way the server splits a document: after any
+    blank space, YAML from a line '---' to a line '---' or '...', TOML between '+++' lines,
+    or a JSON object (a '{' whose next non-blank character is '"' or '}') to its matching
+    brace and the end of that line; (None, text, '') without front matter."""
+    start = len(text) - len(text.lstrip(_BLANK))
+    rest = text[start:]
+    if rest.startswith("{") and rest[1:].lstrip(_BLANK)[:1] in ('"', "}"):
+        end = _json_end(text, start)
+        newline = "\r\n" if text.startswith("\r\n", end) else "\n"
+        return text[start:end], text[end:].removeprefix(newline), "{"
+    lines = rest.split("\n")
+    opener = lines[0].rstrip()
+    if opener not in ("---", "+++"):
+        return None, text, ""
+    ends = ("---", "...") if opener == "---" else ("+++",)
     for i in range(1, len(lines)):
-        if lines[i].rstrip("\r").rstrip() in ends:
-            return i
+        if lines[i].rstrip() in ends:
+            raw = "\n".join(line.rstrip("\r") for line in lines[1:i])
+            return raw, "\n".join(lines[i + 1 :]), opener
     raise DocumentError(f"the front matter opened with {opener!r} is never closed")
 
 
@@ -82,18 +116,9 @@ def _parse(raw: str, opener: str) -> Any:
 def parse_document(text: str) -> Document:
     """Front matter (a mapping; empty when absent) and body of a Markdown file, the way the
     server reads them."""
-    text = text.removeprefix("\ufeff")
-    lines = text.split("\n")
-    first = lines[0].rstrip("\r") if lines else ""
-    opener = "{" if first.rstrip() == "{" or first.startswith('{"') else first
-    if opener not in ("---", "+++", "{"):
-        return Document({}, text)
-    if opener == "{" and first.rstrip().endswith("}") and len(first.strip()) > 1:
-        raw, body = first, "\n".join(lines[1:])
-    else:
-        end = _closing(lines, opener)
-        inner = lines[: end + 1] if opener == "{" else lines[1:end]
-        raw, body = "\n".join(inner), "\n".join(lines[end + 1 :])
+    raw, body, opener = _split(text.removeprefix("\ufeff"))
+    if raw is None:
+        return Document({}, body)
     data = _parse(raw, opener)
     if data is None:
         data = {}

@@ -40,8 +40,8 @@ from typing import Any
 
 from .client import Client
 from .documents import DocumentError, image_references, parse_document
-from .errors import ApiError, CMSClientError, ConnectionFailed
-from .models import BatchItem, BatchResult, Draft
+from .errors import ApiError, CMSClientError, ConnectionFailed, PayloadTooLarge
+from .models import BatchItem, BatchResult, Draft, RenderCounts
 from .progress import NullProgress, Progress
 
 STATE_FILE = ".cms-import.json"
@@ -257,7 +257,7 @@ def _batches(items: list[Planned], size: int) -> Iterator[list[Planned]]:
     batch: list[Planned] = []
     weight = 0
     for item in items:
-        cost = len(item.document.encode("utf-8")) + len(item.rel) + 200
+        cost = len(json.dumps([item.document, item.rel], ensure_ascii=False).encode()) + 200
         if batch and (len(batch) >= size or weight + cost > MAX_BATCH_BYTES):
             yield batch
             batch, weight = [], 0
@@ -333,6 +333,29 @@ class PollPace:
         return self.pause
 
 
+LIST_BELOW = 100
+
+
+@dataclass
+class PendingLooks:
+    """When the wait reads the pending lists (every pending entry), given the collection's
+    count of pending renders (one cheap read): not while that count is high and falling, the
+    server working through them (the lists would only say which), but once it is low, once
+    it stops falling (what is left may be someone else's), and at least every
+    ``MAX_POLL_SECONDS`` (others' renders may be what makes it fall)."""
+
+    count: int | None = None
+    last_look: float = float("-inf")
+
+    def skip(self, count: int, now: float) -> bool:
+        falling = self.count is not None and count < self.count
+        self.count = count
+        return falling and count > LIST_BELOW and now - self.last_look < MAX_POLL_SECONDS
+
+    def looked(self, now: float) -> None:
+        self.last_look = now
+
+
 class Importer:
     def __init__(
         self,
@@ -355,6 +378,7 @@ class Importer:
         self.wait_timeout = wait_timeout
         self.progress = progress or NullProgress()
         self._expected: dict[str, Expected] = {}  # what this run sent, to wait for
+        self._counts_route = True  # False once the server showed it has no render counts
 
     def run(self, root: Path) -> ImportReport:
         started = time.perf_counter()
@@ -429,9 +453,7 @@ class Importer:
                 batches = list(_batches(todo, self.batch_size))
                 first, rest = batches[0], batches[1:]
                 try:  # the first batch alone: it tells whether the server has the route
-                    results = self.client.batch_upsert(
-                        self.collection, [self._item(p) for p in first]
-                    )
+                    results = self._send_batch(first)
                     self._apply(first, results, state, report)
                     bar.advance(len(first))
                 except ApiError as exc:
@@ -451,7 +473,16 @@ class Importer:
             self._run_pool(singles, self._send_one, state, report, bar)
 
     def _send_batch(self, batch: list[Planned]) -> list[BatchResult]:
-        return self.client.batch_upsert(self.collection, [self._item(p) for p in batch])
+        """The batch's results; a batch the server finds too large (nothing of it stored) is
+        sent again in halves, and a file alone too large for JSON by the single route,
+        which takes its Markdown as it is, unescaped."""
+        try:
+            return self.client.batch_upsert(self.collection, [self._item(p) for p in batch])
+        except PayloadTooLarge:
+            if len(batch) == 1:
+                return self._send_one(batch)
+            half = len(batch) // 2
+            return self._send_batch(batch[:half]) + self._send_batch(batch[half:])
 
     def _send_one(self, one: list[Planned]) -> list[BatchResult]:
         return [upsert_one(self.client, self.collection, self._item(one[0]))]
@@ -575,40 +606,65 @@ class Importer:
     def _wait_rendered(self, expected: dict[str, Expected]) -> bool:
         """Wait until every entry this run sent is rendered, or its render failed (the server
         renders after it stores: in the background locally, in the render function on AWS).
-        While some are pending it polls the pending lists, which shrink as the server works;
-        then it confirms each entry in the full listing, since on AWS a list may lag a write.
-        False if that took longer than ``wait_timeout``."""
+        While many are pending it polls the collection's render counts (one cheap read) and
+        reads the pending lists, which shrink as the server works, only when the count says
+        they are worth reading; then it confirms each entry in the full listing, since on AWS
+        a list may lag a write. False if that took longer than ``wait_timeout``."""
         deadline = time.monotonic() + self.wait_timeout
         pace = PollPace()
+        looks = PendingLooks()
         mismatch_since: float | None = None
         with self.progress.task("Rendering on the server", len(expected)) as bar:
             done = 0
             while True:
-                pending = self._pending_slugs()
-                waiting = pending & expected.keys()
-                if not waiting:
-                    waiting, stale = self._unconfirmed(expected)
-                    if waiting and waiting <= stale:
-                        # each is rendered at another etag than the one sent: a list that
-                        # lags the write, or a newer edit by someone else (rendered too)
-                        mismatch_since = mismatch_since or time.monotonic()
-                        if time.monotonic() - mismatch_since > STALE_GRACE_SECONDS:
-                            waiting = set()
-                now_done = len(expected) - len(waiting)
+                counts = self._render_counts()
+                if counts is not None and looks.skip(counts.pending, time.monotonic()):
+                    pending = counts.pending  # an entry pending in both stages counts twice
+                    most = max(counts.draft["pending"], counts.published["pending"])
+                    estimate = min(len(expected), most)
+                else:
+                    looks.looked(time.monotonic())
+                    slugs = self._pending_slugs()
+                    pending, waiting = len(slugs), set(slugs) & expected.keys()
+                    if not waiting:
+                        waiting, stale = self._unconfirmed(expected)
+                        if waiting and waiting <= stale:
+                            # each is rendered at another etag than the one sent: a list that
+                            # lags the write, or a newer edit by someone else (rendered too)
+                            mismatch_since = mismatch_since or time.monotonic()
+                            if time.monotonic() - mismatch_since > STALE_GRACE_SECONDS:
+                                waiting = set()
+                        if not waiting:
+                            bar.advance(len(expected) - done)
+                            return True
+                    estimate = len(waiting)
+                now_done = len(expected) - estimate
                 bar.advance(max(now_done - done, 0))
                 done = max(done, now_done)
-                if not waiting:
-                    return True
                 if time.monotonic() > deadline:
                     return False
-                time.sleep(pace.after(len(pending), time.monotonic()))
+                time.sleep(pace.after(pending, time.monotonic()))
 
-    def _pending_slugs(self) -> set[str]:
-        return {
+    def _render_counts(self) -> RenderCounts | None:
+        """The collection's render counts; None from a server without that route (an older
+        version: then the pending lists are read every time, and say what else is wrong)."""
+        if not self._counts_route:
+            return None
+        try:
+            return self.client.render_counts(self.collection)
+        except ApiError as exc:
+            if exc.status not in (403, 404, 405):
+                raise
+        self._counts_route = False
+        return None
+
+    def _pending_slugs(self) -> list[str]:
+        """The slugs pending in the collection, once per stage pending."""
+        return [
             draft.slug
             for stage in ("draft", "published")
             for draft in self.client.iter_drafts(self.collection, status="pending", stage=stage)
-        }
+        ]
 
     def _unconfirmed(self, expected: dict[str, Expected]) -> tuple[set[str], set[str]]:
         """(entries not yet seen rendered or failed, those of them listed at another etag)."""

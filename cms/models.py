@@ -39,6 +39,25 @@ class Collection:
 
 
 @dataclass(frozen=True)
+class RenderCounts:
+    """How many of a collection's drafts and published snapshots are pending, rendered and
+    failed (``GET /v1/manage/collections/{name}/renders``)."""
+
+    draft: dict[str, int]
+    published: dict[str, int]
+    raw: Json = field(repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Json) -> RenderCounts:
+        return cls(dict(data["draft"]), dict(data["published"]), data)
+
+    @property
+    def pending(self) -> int:
+        """Renders still to come, of either stage (an entry may count twice)."""
+        return int(self.draft.get("pending", 0)) + int(self.published.get("pending", 0))
+
+
+@dataclass(frozen=True)
 class Draft:
     """An entry as editors see it (``GET /v1/manage/content/{c}/{slug}``): the Markdown."""
 

@@ -13,6 +13,16 @@ def _fill(unit: str) -> str:
     return unit * (CAP // len(unit.encode()))
 
 
+def _numbered(template: str, head: str = "", count: int | None = None) -> str:
+    """``template`` with 0, 1, 2, ... in turn, ``count`` times or as many as the cap holds."""
+    parts, size, number = [head], len(head), 0
+    while number != count and size + len(unit := template.format(number)) <= CAP:
+        parts.append(unit)
+        size += len(unit)
+        number += 1
+    return "".join(parts)
+
+
 HOSTILE = {
     "brackets": _fill("["),
     "empty-links": _fill("[]"),
@@ -34,4 +44,10 @@ HOSTILE = {
     "quotes-1000-deep": "\n".join(">" * depth + " x" for depth in range(1, 1001)),
     "list-500-deep": "\n".join("  " * depth + "- x" for depth in range(500)),
     "quote-list-mix": "\n".join("> " * (d % 40) + "- x" for d in range(4000)),
+    # the sanitizer's parser re-creates every formatting element left open at each new one:
+    # alike ones are capped at three, so each differs
+    "reopened-bold": _numbered('<p><b title="{}"></x></p>', "<div>"),
+    "reopened-bold-2000": _numbered('<p><b title="{}"></x></p>', "<div>", 2000),  # 52 KB
+    "stray-end-tags": _fill("<div></x>"),  # end tags that close nothing hide no depth
+    "no-break-spaces": _fill("a\u00a0"),
 }

@@ -14,26 +14,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cms import cli
 from cms import importer as importer_module
 from cms.client import Client
-from cms.documents import Document, image_references, parse_document
-from cms.errors import ConnectionFailed, NotFound
+from cms.documents import Document, DocumentError, image_references, parse_document
+from cms.errors import ConnectionFailed, NotFound, PayloadTooLarge, Problem
 from cms.exporter import Exporter
 from cms.importer import (
+    LIST_BELOW,
     MAX_POLL_SECONDS,
     POLL_SECONDS,
     STATE_FILE,
     Importer,
     ImportReport,
+    PendingLooks,
     Planned,
     PollPace,
     State,
     is_draft,
     scan,
 )
-from cms.models import DraftSummary
+from cms.models import DraftSummary, RenderCounts
 from tests import test_cms_client as shared
 from tests.conftest import free_port
 from tests.test_cms_client import tiny_png
@@ -124,6 +128,70 @@ def test_front_matter_formats_and_the_images_a_page_uses() -> None:
     ]
 
 
+# How Hugo opens front matter (its page lexer): after any blank space, '---' or '+++' (the
+# rest of that line blank), or a JSON object, which ends at its matching brace.
+OPENED_AS_HUGO_DOES = [
+    ("--- \ntitle: Secret\ndraft: true\n---\nbody\n", {"title": "Secret", "draft": True}),
+    ("---\t\r\ntitle: T\r\n---  \r\nbody", {"title": "T"}),
+    ('+++ \r\ntitle = "x"\r\n+++\r\nBody\r\n', {"title": "x"}),
+    ("\n\n---\ntitle: After blank lines\n---\nb", {"title": "After blank lines"}),
+    ('{ "title": "Spaced JSON", "draft": true }\nbody', {"title": "Spaced JSON", "draft": True}),
+    ('{\n"title": "x",\n"params": {\n"a": 1\n}\n}\nbody', {"title": "x", "params": {"a": 1}}),
+    ('{"t": "} \\" {"}\r\nbody', {"t": '} " {'}),
+    ("{}\nbody", {}),
+]
+
+
+@pytest.mark.parametrize(("text", "front_matter"), OPENED_AS_HUGO_DOES)
+def test_front_matter_is_opened_as_hugo_opens_it_by_the_client_and_the_server(
+    text: str, front_matter: dict[str, Any]
+) -> None:
+    from chalicelib.domain.frontmatter import parse
+
+    assert parse_document(text).front_matter == front_matter
+    assert parse_document(text) == Document(*parse(text))
+    assert parse_document(text).body.rstrip("\r\n") in ("body", "b", "Body")
+
+
+@given(
+    lead=st.sampled_from(["", "\n", " \n\t", "\ufeff"]),
+    kind=st.sampled_from(["---", "+++", "{", "none"]),
+    trail=st.sampled_from(["", " ", "\t", "  \t"]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    value=st.text(alphabet='ab {}"\\:\n', max_size=12),
+    body=st.text(alphabet="ab {}-+#\n", max_size=20),
+)
+@settings(max_examples=400, deadline=None)
+def test_the_client_splits_every_document_as_the_server_does(
+    lead: str, kind: str, trail: str, newline: str, value: str, body: str
+) -> None:
+    """`cms import` decides what to publish from the front matter it reads: it must read the
+    same front matter as the server, or a draft could go out published."""
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.domain.frontmatter import parse
+
+    inner = {
+        "---": f"title: {json.dumps(value)}",
+        "+++": f"title = {json.dumps(value)}",
+        "{": f'"title": {json.dumps(value)}',
+        "none": value,
+    }[kind]
+    close = {"---": "---", "+++": "+++", "{": "}", "none": ""}[kind]
+    opener = "" if kind == "none" else kind
+    text = newline.join([lead + opener + trail, inner, close + trail, body])
+    try:
+        server: Document | None = Document(*parse(text))
+    except ValidationFailed:
+        server = None
+    try:
+        client: Document | None = parse_document(text)
+    except DocumentError:
+        client = None
+    assert client == server
+    if kind != "none":
+        assert server is not None and server.front_matter == {"title": value}
+
+
 # --- import ------------------------------------------------------------------------------------
 
 
@@ -207,22 +275,41 @@ def test_import_without_waiting_returns_once_stored_and_the_server_renders_after
 
 
 class RenderingServer:
-    """Stands in for the client while the importer waits: each poll of the pending lists
-    answers the next round (the last one for ever); the full listing says what is rendered,
-    failed or still pending, and at which etag."""
+    """Stands in for the client while the importer waits: each poll answers the next round
+    of pending drafts (the last one for ever), a poll being a look at the render counts or,
+    from a server without them (``counts=False``), at the pending lists; the full listing
+    says what is rendered, failed or still pending, and at which etag."""
 
     def __init__(
-        self, rounds: list[list[str]], listing: dict[str, tuple[str, str]], failed=None
+        self,
+        rounds: list[list[str]],
+        listing: dict[str, tuple[str, str]],
+        failed=None,
+        *,
+        counts: bool = False,
     ) -> None:
         self.rounds, self.listing, self.failed = rounds, listing, failed or {}
-        self.polls = self.listings = 0
+        self.counts = counts
+        self.polls = self.listings = self.counted = 0
         self.current: list[str] = []
+
+    def _next_round(self) -> None:
+        self.current = self.rounds.pop(0) if len(self.rounds) > 1 else self.rounds[0]
+
+    def render_counts(self, collection: str) -> RenderCounts:
+        if not self.counts:  # an older server: no such route
+            raise NotFound(Problem(404, "Not Found", type="about:blank"))
+        self.counted += 1
+        self._next_round()
+        none = {"pending": 0, "rendered": 0, "failed": 0}
+        return RenderCounts({**none, "pending": len(self.current)}, none, {})
 
     def iter_drafts(self, collection: str, *, status=None, stage: str = "draft") -> Any:
         if status == "pending":
-            if stage == "draft":  # a poll asks for the drafts, then the published snapshots
+            if stage == "draft":  # a look asks for the drafts, then the published snapshots
                 self.polls += 1
-                self.current = self.rounds.pop(0) if len(self.rounds) > 1 else self.rounds[0]
+                if not self.counts:
+                    self._next_round()
             for slug in self.current:
                 yield DraftSummary.from_dict({"slug": slug, "render_status": "pending"})
         elif status == "failed":
@@ -252,6 +339,12 @@ def test_the_wait_counts_this_runs_entries_and_confirms_each_in_the_listing(
     assert Importer(server, "blog")._wait_rendered(expected) is True  # type: ignore[arg-type]
     assert server.polls == 3 and server.listings == 1
 
+    # with the render counts: the pending lists are read first, then not while the count
+    # falls (many pending: the server works through them), and once it stops falling
+    counted = RenderingServer([["a", "b", *others], ["b", *others], others], rendered, counts=True)
+    assert Importer(counted, "blog")._wait_rendered(expected) is True  # type: ignore[arg-type]
+    assert (counted.counted, counted.polls, counted.listings) == (4, 2, 1)
+
     # gone from the pending lists, but not listed yet (a list lagging the write): not done
     lagging = RenderingServer([[]], {"a": ("rendered", "ea")})
     stuck = Importer(lagging, "blog", wait_timeout=0.3)  # type: ignore[arg-type]
@@ -278,6 +371,19 @@ def test_the_wait_counts_this_runs_entries_and_confirms_each_in_the_listing(
     assert [(f.path, f.reason) for f in report.failures] == [
         ("posts/b.md", "draft: title: required")
     ]
+
+
+def test_the_pending_lists_are_read_when_the_count_is_low_stalled_or_not_read_for_a_while() -> None:
+    looks = PendingLooks()
+    assert not looks.skip(4000, 0.0)  # nothing to compare with yet
+    looks.looked(0.0)
+    assert looks.skip(3000, 1.0)  # many pending, falling: the server works through them
+    assert not looks.skip(3000, 2.0)  # stalled: what is left may be someone else's
+    looks.looked(2.0)
+    assert looks.skip(2000, 3.0)
+    assert not looks.skip(1000, 2.0 + MAX_POLL_SECONDS)  # falling, but not read for a while
+    looks.looked(2.0 + MAX_POLL_SECONDS)
+    assert not looks.skip(LIST_BELOW, 8.0)  # few: the lists are cheap
 
 
 def _without_snapshots(iter_drafts: Any) -> Any:
@@ -344,6 +450,52 @@ def test_import_reports_the_servers_problem_and_resumes_after_an_interruption(
     assert (second.created, second.skipped) == (2, 4)
     assert [f.path for f in second.failures] == ["bad-tags.md"]
     assert len(list(admin.iter_entries(collection))) == 6
+
+
+def test_pages_in_any_script_go_in_batches_under_the_servers_body_limit(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    """Batches are sized by the JSON they make: 25 pages of 21 KB of Chinese were 126 KB each
+    escaped to ASCII (3 MB in one batch: 413, every page lost), and a page of 100,000 emoji
+    was 1.2 MB alone."""
+    folder = tmp_path / "cjk"
+    folder.mkdir()
+    for index in range(25):
+        text = f"---\ntitle: 页 {index}\n---\n" + "中文内容。" * 1400 + "\n"
+        (folder / f"page-{index:02d}.md").write_text(text, encoding="utf-8")
+    party = "---\ntitle: Party\n---\n" + "🎉" * 100_000 + "\n"
+    (folder / "party.md").write_text(party, encoding="utf-8")
+    report = Importer(admin, collection).run(folder)
+    assert report.ok, report.failures[:2]
+    assert (report.mode, report.created) == ("batch", 26)
+    assert admin.get_source(collection, "party").data == party.encode()
+
+
+def test_a_batch_too_large_for_the_server_is_sent_again_in_halves(
+    admin: Client, collection: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the client's estimate, a 413 stores nothing of a batch: its halves go again,
+    and a file alone too large for a JSON body goes by the single route, as Markdown."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for index in range(6):
+        (folder / f"post-{index}.md").write_text(f"---\ntitle: P{index}\n---\n{'x' * 20_000}")
+    (folder / "huge.md").write_text(f"---\ntitle: Huge\n---\n{'y' * 60_000}")
+    sent: list[int] = []
+    real = Client.batch_upsert
+
+    def limited(self: Client, name: str, items: Any) -> Any:
+        size = sum(len(item.document or "") for item in items)
+        sent.append(len(items))
+        if size > 50_000:
+            raise PayloadTooLarge(Problem(413, "Payload too large"))
+        return real(self, name, items)
+
+    monkeypatch.setattr(Client, "batch_upsert", limited)
+    report = Importer(admin, collection, workers=1).run(folder)
+    assert report.ok and report.created == 7, report.failures
+    assert sent == [7, 3, 1, 2, 4, 2, 2]  # huge.md comes first, and alone it still is 413
+    assert admin.get_source(collection, "huge").data.endswith(b"y" * 60_000)
 
 
 def test_import_without_the_batch_route_goes_one_request_per_step(

@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.domain.collections import Collection
-from chalicelib.domain.entries import EntryRecord, sort_title
+from chalicelib.domain.entries import EntryRecord, sort_title, tombstone
 from chalicelib.ports import (
     InvalidObjectKey,
     ManageQuery,
@@ -213,6 +213,26 @@ def test_replacing_every_tag_of_an_entry(container: wiring.Container) -> None:
     assert index.list_published(PageQuery(collection="blog", now=now, tag="new-1")) == []
     assert index.apply_render(_record("a", tags=["again"], sequencer="5"))
     assert [tagged(t) for t in ("again", "new-1", "old-3")] == [["a"], [], []]
+
+
+def test_render_counts_are_per_stage_and_status_of_live_entries(
+    container: wiring.Container,
+) -> None:
+    index = container.backend.index
+    none = {"pending": 0, "rendered": 0, "failed": 0}
+    assert index.count_renders("blog") == {"draft": none, "published": none}
+    states = {"a": "pending", "b": "pending", "c": "rendered", "d": "failed", "e": "rendered"}
+    for number, (slug, status) in enumerate(states.items()):
+        index.apply_render(
+            _record(slug, stage="draft", render_status=status, sequencer=f"0{number}")
+        )
+    index.apply_render(_record("c", sequencer="10"))
+    index.apply_render(_record("x", collection="other", stage="draft", sequencer="11"))
+    index.apply_render(tombstone(_record("e", stage="draft"), "12"))
+    assert index.count_renders("blog") == {
+        "draft": {"pending": 2, "rendered": 1, "failed": 1},
+        "published": {**none, "rendered": 1},
+    }
 
 
 def test_collections_and_object_errors(container: wiring.Container) -> None:

@@ -207,8 +207,46 @@ def test_heading_attributes_set_the_id_in_the_html_and_the_toc():
     ]
 
 
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "# x {#a<b>}",
+        '# a {#"><svg/onload=alert(1)>}',
+        '# t {id="a<b"}',
+        '# t {id="x y"}',
+        "# a {#a{{< x >}}}",
+    ],
+)
+def test_a_custom_id_is_a_plain_name_and_the_same_in_the_toc(heading: str) -> None:
+    """The toc copies heading ids as they are: an id from an attribute list that is not a
+    name (letters, digits, '_', '-', ':', '.') is no attribute list, or is left out."""
+    result = render_markdown(heading)
+    [entry] = result.toc
+    assert re.fullmatch(r"[\w:.-]+", entry["id"]), entry
+    assert f'id="{entry["id"]}"' in result.html
+
+
 def test_block_attributes_are_applied_then_sanitized_away():
     assert html('Paragraph.\n{class="foo" id="bar" onclick="x()"}\n') == "<p>Paragraph.</p>"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("Text\n{% endif %}\n", "<p>Text\n{% endif %}</p>"),  # Jekyll's Liquid
+        ("{% raw %}\n{{ x }}\n{% endraw %}\n", "<p>{% raw %}\n{{ x }}\n{% endraw %}</p>"),
+        ("Last line\n{placeholder}\n", "<p>Last line\n{placeholder}</p>"),
+        ('{"a": 1}\n', '<p>{"a": 1}</p>'),
+        ("# Heading {x}\n", '<h1 id="heading-x">Heading {x}</h1>'),
+        ("| a |\n|---|\n| b {x} |\n", "<td>b {x}</td>"),
+        ("*e*{x} tail\n", "<p><em>e</em>{x} tail</p>"),
+        ("- item {not: a list}\n", "<li>item {not: a list}</li>"),
+    ],
+)
+def test_text_in_braces_that_is_no_attribute_list_stays(markdown: str, expected: str) -> None:
+    """As in Hugo (Goldmark): an attribute list is '#id', '.class' and 'name=value' items;
+    other text in braces at the end of a block is text, not an attribute list to drop."""
+    assert expected in html(markdown)
 
 
 def test_goldmark_table_attributes_do_not_become_a_row():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.adapters.local.event_queue import EventQueue
-from chalicelib.adapters.local.render_workers import HUNG_FACTOR, RenderWorkers
+from chalicelib.adapters.local.render_workers import HUNG_FACTOR, RenderWorkers, _Lost, _Worker
 from chalicelib.adapters.local.sqlite import Database
 from chalicelib.domain.render_budget import TOO_COMPLEX, RenderBudget, RenderRefused
 from chalicelib.domain.rendering import clear_memo, render_markdown
@@ -298,3 +298,37 @@ def test_the_messages_of_a_process_that_died_come_back_within_a_lease(db: Databa
     assert seen == [{"n": 1}]
     assert time.monotonic() - started < 1.5
     restarted.close()
+
+
+SPINNER = """
+from chalicelib.adapters.local.render_worker import READY, read_frame, reply, write_frame
+import sys
+write_frame(sys.stdout.buffer, reply(READY))
+sum(range(10**6))  # CPU spent before the job: not the job's
+write_frame(sys.stdout.buffer, reply(("rendered", None)))
+read_frame(sys.stdin.buffer)
+while True:  # a job that never returns to a timer, as in native code
+    pass
+"""
+
+
+def test_a_worker_spinning_past_the_limit_is_killed_by_its_cpu(tmp_path: Path) -> None:
+    """The CPU a job spent counts from the worker's last reply, not from its start (the
+    pool does not read /proc for every job); a worker burning CPU past the limit is killed
+    after that much CPU, well before the wall-time cap for a stopped one."""
+    script = tmp_path / "spinner.py"
+    script.write_text(SPINNER)
+    worker = _Worker((str(script),))
+    try:
+        assert worker.wait_ready()
+        assert worker._readable(30)
+        assert worker._reply() == ("rendered", None)
+        seen = worker._cpu_seen
+        assert seen is not None and 0 < seen <= (worker.cpu_seconds() or 0) + 0.02
+        started = time.monotonic()
+        with pytest.raises(_Lost, match="timeout"):
+            worker.call({"job": 1}, cpu_limit=0.25)
+        assert time.monotonic() - started < HUNG_FACTOR * 0.25  # before the wall-time cap
+        assert worker.process.poll() is not None  # killed
+    finally:
+        worker.kill()

@@ -285,6 +285,11 @@ MARKDOWN_XSS_PAYLOADS = [
     "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
     "[x](vbscript:msgbox(1))",
     "<javascript:alert(1)>",
+    # STX/ETX by character reference: the sanitizer decodes them, and they were cut out of
+    # its output after it had passed the URL as relative
+    "[x](java&#2;script:alert(1))",
+    "[x](java&#x3;script:alert(1))",
+    "![i](java&#2;script:alert(1))",
 ]
 
 HTML_XSS_PAYLOADS = [
@@ -318,6 +323,9 @@ HTML_XSS_PAYLOADS = [
     '<embed src="javascript:alert(1)">',
     '<base href="javascript:alert(1)//">',
     '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<a href="vb&#3;script:msgbox(1)">x</a>',
+    '<img src="java&#2;script:alert(1)">',
+    '<a href="da&#2;ta:text/html,<script>alert(1)</script>">x</a>',
     '<link rel="stylesheet" href="javascript:alert(1)">',
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
     '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',

@@ -72,6 +72,13 @@ def get_collection(name: str) -> Response:
     return json_response(collections.require_collection(container().backend, name).to_public())
 
 
+@route(bp, f"{BASE}/collections/{{name}}/renders", methods=["GET"])
+def get_render_counts(name: str) -> Response:
+    require(bp.current_request, "content:read")
+    counts = collections.render_counts(container().backend, name)
+    return json_response(counts, headers={"Cache-Control": "no-store"})
+
+
 @route(bp, f"{BASE}/collections/{{name}}", methods=["DELETE"])
 def delete_collection(name: str) -> Response:
     require(bp.current_request, "admin")

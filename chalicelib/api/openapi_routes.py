@@ -309,6 +309,17 @@ ROUTES: dict[tuple[str, str], Op] = {
         (404, 422),
         scope="content:read",
     ),
+    ("GET", "/v1/manage/collections/{name}/renders"): Op(
+        "Count a collection's renders",
+        CONTENT,
+        {200: Reply("Counts per stage and render status.", s.CollectionRenders)},
+        (404, 422),
+        scope="content:read",
+        description="How many live drafts and published snapshots are pending, rendered or "
+        "failed: one read, however many are pending, for a client waiting for its writes to "
+        "render (`cms import` polls it). The failed ones are listed with "
+        "`?status=failed` on the entry list, and in /v1/manage/errors.",
+    ),
     ("PUT", "/v1/manage/collections/{name}"): Op(
         "Create or replace a collection",
         CONTENT,

@@ -742,6 +742,21 @@ class CollectionList(Out):
     items: list[Collection]
 
 
+class RenderCounts(Out):
+    pending: int
+    rendered: int
+    failed: int
+
+
+class CollectionRenders(Out):
+    """How many of a collection's live drafts and published snapshots are pending, rendered
+    and failed."""
+
+    collection: str
+    draft: RenderCounts
+    published: RenderCounts
+
+
 # --- admin ----------------------------------------------------------------------------------
 
 

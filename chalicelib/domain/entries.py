@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Annotated, Any, Literal
 
@@ -38,6 +39,20 @@ Stage = Literal["draft", "published"]
 RenderStatus = Literal["pending", "rendered", "failed"]
 STAGES: tuple[Stage, ...] = ("draft", "published")
 STAGE_PREFIX: dict[Stage, str] = {"draft": "content", "published": "published"}
+RENDER_STATUSES: tuple[RenderStatus, ...] = ("pending", "rendered", "failed")
+
+
+def render_counts(
+    counted: Iterable[tuple[Stage, RenderStatus]],
+) -> dict[Stage, dict[RenderStatus, int]]:
+    """Every stage's count of each render status (zero where none), from (stage, status)
+    pairs, one per entry of that stage."""
+    counts = {stage: dict.fromkeys(RENDER_STATUSES, 0) for stage in STAGES}
+    for stage, status in counted:
+        counts[stage][status] += 1
+    return counts
+
+
 PREFIX_STAGE: dict[str, Stage] = {v: k for k, v in STAGE_PREFIX.items()}
 MAX_TAGS = 50
 # Index items (a DynamoDB item is at most 400 KB, a transaction 4 MB with a copy per tag)

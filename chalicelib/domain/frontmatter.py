@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,31 +55,29 @@ class Split:
     head: str  # everything before the body: delimiters and front matter, as written
 
 
-def split_document(text: str) -> Split:
-    """Split a document into front matter (YAML between '---', TOML between '+++', or a JSON
-    object from a first line '{' to a line '}', as Hugo reads them) and body."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    first_end = text.find("\n")
-    first = (text if first_end < 0 else text[:first_end]).rstrip("\r")
-    json_like = first.rstrip() == "{" or first.startswith('{"')  # not a '{{<' shortcode
-    opener = "{" if json_like else first
-    if opener not in _CLOSERS:
-        return Split(None, text, None, "")
-    lines = text.split("\n")
-    if opener == "{" and first.rstrip().endswith("}") and len(lines[0].strip()) > 1:
-        head = lines[0] + ("\n" if len(lines) > 1 else "")
-        return Split(lines[0].rstrip("\r"), "\n".join(lines[1:]), "json", head)
-    for i in range(1, len(lines)):
-        if lines[i].rstrip("\r").rstrip() in _CLOSERS[opener]:
-            if opener == "{":
-                raw = "\n".join(lines[: i + 1])
-            else:
-                raw = "\n".join(line.rstrip("\r") for line in lines[1:i])
-            head = "\n".join(lines[: i + 1]) + ("\n" if i + 1 < len(lines) else "")
-            return Split(raw, "\n".join(lines[i + 1 :]), _FORMATS[opener], head)
+_JSON_TOKENS = re.compile(r'\\.|["{}]', re.DOTALL)
+
+
+def _json_end(text: str, start: int) -> int | None:
+    """The index just past the '}' that closes the JSON object opening at ``start``, counting
+    braces outside strings as Hugo's lexer does; None if it is never closed."""
+    depth, in_string = 0, False
+    for token in _JSON_TOKENS.finditer(text, start):
+        char = token.group()
+        if char == '"':
+            in_string = not in_string
+        elif in_string or len(char) > 1:  # an escaped character counts for nothing
+            continue
+        else:
+            depth += 1 if char == "{" else -1
+            if depth == 0:
+                return token.end()
+    return None
+
+
+def _unclosed(opener: str) -> ValidationFailed:
     closer = _CLOSERS[opener][0]
-    raise ValidationFailed(
+    return ValidationFailed(
         f"The front matter opened with {opener!r} is never closed.",
         [
             FieldError(
@@ -86,6 +85,37 @@ def split_document(text: str) -> Split:
             )
         ],
     )
+
+
+def split_document(text: str) -> Split:
+    """Split a document into front matter and body as Hugo reads them: after any blank
+    space, YAML from a line '---' (trailing blanks allowed) to a line '---' or '...', TOML
+    between '+++' lines, or a JSON object (a '{' whose next non-blank character is '"' or
+    '}') to its matching brace and the end of that line."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    start = len(text) - len(text.lstrip(" \t\r\n"))
+    rest = text[start:]
+    if rest.startswith("{") and rest[1:].lstrip(" \t\r\n")[:1] in ('"', "}"):
+        end = _json_end(text, start)
+        if end is None:
+            raise _unclosed("{")
+        if text.startswith("\r\n", end):
+            cut = end + 2
+        else:
+            cut = end + 1 if text.startswith("\n", end) else end
+        return Split(text[start:end], text[cut:], "json", text[:cut])
+    first_end = rest.find("\n")
+    opener = (rest if first_end < 0 else rest[:first_end]).rstrip()
+    if opener not in ("---", "+++"):
+        return Split(None, text, None, "")
+    lines = rest.split("\n")
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in _CLOSERS[opener]:
+            raw = "\n".join(line.rstrip("\r") for line in lines[1:i])
+            head = text[:start] + "\n".join(lines[: i + 1]) + ("\n" if i + 1 < len(lines) else "")
+            return Split(raw, "\n".join(lines[i + 1 :]), _FORMATS[opener], head)
+    raise _unclosed(opener)
 
 
 def split(text: str) -> tuple[str | None, str]:

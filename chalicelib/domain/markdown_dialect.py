@@ -34,6 +34,7 @@ import markdown
 from markdown import util
 from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor
 from markdown.extensions import Extension
+from markdown.extensions.attr_list import AttrListTreeprocessor
 from markdown.inlinepatterns import BACKTICK_RE, BacktickInlineProcessor
 from markdown.preprocessors import Preprocessor
 from pymdownx.superfences import SuperFencesCodeBlockProcessor, highlight_validator
@@ -144,6 +145,30 @@ class _HeadingBraces(Preprocessor):
             else line
             for line in lines
         ]
+
+
+# One attribute as Goldmark (Hugo) reads it: '#id', '.class' or 'name=value' (quoted or
+# not). A '{...}' that is not a list of them ('{% endif %}', '{x}', '{"a": 1}') is text.
+_ATTRIBUTE = r"""(?:[#.][\w:.-]+|[A-Za-z_:][\w.:-]*=(?:"[^"\n]*"|'[^'\n]*'|[^\s"'{}]+))"""
+_ID = re.compile(r"[\w:.-]+")
+_ATTRIBUTES = rf"\{{:?[ ]*({_ATTRIBUTE}(?:[ ]+{_ATTRIBUTE})*)[ ]*\}}"
+
+
+class _AttributeLists(AttrListTreeprocessor):
+    """attr_list, reading only what is an attribute list: its own pattern takes any text in
+    braces at the end of a block, and the text was lost when that was no list."""
+
+    HEADER_RE = re.compile(rf"[ ]+{_ATTRIBUTES}[ ]*$")
+    BLOCK_RE = re.compile(rf"\n[ ]*{_ATTRIBUTES}[ ]*$")
+    INLINE_RE = re.compile(rf"^{_ATTRIBUTES}")
+
+    def assign_attrs(self, elem: etree.Element, attrs_string: str, *, strict: bool = False) -> str:
+        """As attr_list does, but an ``id="..."`` that is not a plain name is left out: the
+        toc copies ids as they are (raw HTML in one came out as a stash placeholder)."""
+        remainder = super().assign_attrs(elem, attrs_string, strict=strict)
+        if not _ID.fullmatch(elem.get("id", "-")):
+            del elem.attrib["id"]
+        return remainder
 
 
 class _ShortcodePreprocessor(Preprocessor):
@@ -302,6 +327,7 @@ class DialectExtension(Extension):
         md.parser.blockprocessors.register(code, "code", 80)
         md.parser.blockprocessors.register(_QuoteProcessor(md.parser), "quote", 20)
         md.inlinePatterns.register(_BacktickProcessor(dialect), "backtick", 190)
+        md.treeprocessors.register(_AttributeLists(md), "attr_list", 8)
 
     def reset(self) -> None:
         self.dialect.literals.clear()

@@ -344,8 +344,9 @@ class Rendered:
 
 # Python-Markdown's placeholders (STX key ETX); its em/strong pattern can eat a placeholder's
 # STX (``*a**b*`code```) and an autolink can swallow one (``<a@b.c{{< x >}}>``, encoded as
-# entities, which nh3 decodes): what is left is removed rather than shown. Authors cannot write
-# STX/ETX themselves (Python-Markdown strips them from the source).
+# entities, which nh3 decodes): what is left is removed rather than shown. Python-Markdown
+# strips STX/ETX from the source, but character references ('&#2;') make them in the
+# sanitizer: HTML they were cut out of is sanitized again.
 _STASH_LEFTOVER = re.compile("\x02?(?:wzxhzdk|klzzwxh):[0-9]+\x03?|[\x02\x03]")
 _PARAM = re.compile(r"\{\{[<%]\s*param\b")
 
@@ -418,9 +419,13 @@ def render_markdown(
     toc = _toc(md.toc_tokens)
     # A shortcode that renders to nothing, or a block shortcode written inside a paragraph,
     # can leave an empty paragraph behind.
-    clean = sanitize_html(raw).replace("<p></p>", "").strip()
-    if "\x02" in clean or "\x03" in clean:  # a placeholder Python-Markdown failed to put back
-        clean = _STASH_LEFTOVER.sub("", clean)
+    if "\x02" in raw or "\x03" in raw:  # a placeholder Python-Markdown failed to put back
+        raw = _STASH_LEFTOVER.sub("", raw)
+    clean = sanitize_html(raw)
+    if "\x02" in clean or "\x03" in clean:  # '&#2;' or '&#x3;', which the sanitizer decoded:
+        # cut out, they could join 'java' and 'script:' into a URL it has already let pass
+        clean = sanitize_html(_STASH_LEFTOVER.sub("", clean))
+    clean = clean.replace("<p></p>", "").strip()
     text = _extract(clean)
     words = _count_words("".join(text.chunks))
     rendered = Rendered(

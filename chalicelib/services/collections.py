@@ -66,6 +66,14 @@ def require_collection(backend: Backend, name: str) -> Collection:
     return collection
 
 
+def render_counts(backend: Backend, name: str) -> dict[str, Any]:
+    """How many of the collection's drafts and published snapshots are pending, rendered
+    and failed: what a client that waits for its writes to render polls (one cheap read,
+    however many entries are pending)."""
+    require_collection(backend, name)
+    return {"collection": name, **backend.index.count_renders(name)}
+
+
 def list_collections(backend: Backend) -> list[Collection]:
     return backend.index.list_collections()
 

@@ -19,7 +19,16 @@ from botocore.exceptions import ClientError
 
 from ...domain.changes import Change, is_visible, rows_after
 from ...domain.collections import Collection
-from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
+from ...domain.entries import (
+    STAGES,
+    EntryRecord,
+    RenderStatus,
+    Stage,
+    failed,
+    render_counts,
+    sort_title,
+    tombstone,
+)
 from ...domain.errors import ServiceUnavailable
 from ...domain.paths import section_bounds, sections_of
 from ...domain.sequencer import is_newer, may_apply, padded
@@ -315,6 +324,21 @@ class DynamoIndex:
                 ):
                     slugs.update(_load(i)["slug"] for i in page.get("Items", []))
         return len(slugs)
+
+    def count_renders(self, collection: str) -> dict[Stage, dict[RenderStatus, int]]:
+        paginator = self._ddb.get_paginator("query")
+        statuses: list[tuple[Stage, RenderStatus]] = []
+        with storage("DynamoDB Query"):
+            for stage in STAGES:
+                for page in paginator.paginate(
+                    TableName=self.table,
+                    IndexName="GSI3",
+                    KeyConditionExpression="GSI3PK = :pk",
+                    ExpressionAttributeValues=_dump({":pk": f"ENTRIES#{collection}#{stage}"}),
+                    ProjectionExpression="render_status",
+                ):
+                    statuses.extend((stage, _load(i)["render_status"]) for i in page["Items"])
+        return render_counts(statuses)
 
     # --- entries: writes ------------------------------------------------------------------
 

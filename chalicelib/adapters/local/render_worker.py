@@ -3,7 +3,9 @@
 It reads jobs from stdin and writes results to stdout, one length-prefixed pickle frame each
 (the parent is the only peer: both ends are this code). Each job renders in this process's
 main thread under the CPU timer of ``domain.render_budget``; the pool in
-``render_workers.py`` kills the process if it ever outlives the budget anyway.
+``render_workers.py`` kills the process if it ever outlives the budget anyway. Every reply
+(and the first, ``ready``) carries the CPU seconds this process has used so far: the pool
+counts a job's CPU from there, without reading /proc for every job.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pickle
 import signal
 import struct
 import sys
+import time
 from typing import IO, Any
 
 from ...domain.render_budget import RenderBudget, RenderRefused, render_within
@@ -46,6 +49,11 @@ def read_frame(stream: IO[bytes]) -> Any:
     return None if data is None else pickle.loads(data)
 
 
+def reply(message: Any) -> tuple[Any, float]:
+    """What the worker sends: the message and its CPU seconds so far."""
+    return message, time.process_time()
+
+
 def handle(job: dict[str, Any]) -> tuple[str, Any]:
     budget = RenderBudget(**job["budget"])
     try:
@@ -64,9 +72,9 @@ def main() -> None:
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the frames
     warm()
-    write_frame(replies, READY)
+    write_frame(replies, reply(READY))
     while (job := read_frame(requests)) is not None:
-        write_frame(replies, handle(job))
+        write_frame(replies, reply(handle(job)))
 
 
 if __name__ == "__main__":

@@ -63,11 +63,14 @@ class _Gone(_Lost):
     """The worker had died before the job reached it (the job is not to blame)."""
 
 
+WORKER_COMMAND = ("-m", "chalicelib.adapters.local.render_worker")
+
+
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, command: tuple[str, ...] = WORKER_COMMAND) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(_python_path())}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.adapters.local.render_worker"],
+            [sys.executable, *command],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=PROJECT_ROOT,
@@ -77,16 +80,25 @@ class _Worker:
         assert self.process.stdin is not None and self.process.stdout is not None
         self._requests = self.process.stdin
         self._replies = self.process.stdout
+        self._cpu_seen: float | None = None  # the CPU seconds of its last reply
 
     def wait_ready(self) -> bool:
         if not self._readable(BOOT_SECONDS):
             return False
-        return bool(read_frame(self._replies) == READY)
+        return bool(self._reply() == READY)
+
+    def _reply(self) -> Any:
+        frame = read_frame(self._replies)
+        if frame is None:
+            return None
+        message, self._cpu_seen = frame
+        return message
 
     def call(self, job: dict[str, Any], cpu_limit: float) -> Any:
         """The worker's reply; ``_Lost("timeout")`` once it spent ``cpu_limit`` seconds of CPU
-        on the job without answering, or ``HUNG_FACTOR`` times that in wall time."""
-        started_cpu = self.cpu_seconds()
+        on the job without answering, or ``HUNG_FACTOR`` times that in wall time. The job's
+        CPU counts from the worker's last reply: an idle worker spends none waiting for it."""
+        started_cpu = self._cpu_seen
         try:
             write_frame(self._requests, job)
         except (BrokenPipeError, OSError) as exc:
@@ -98,7 +110,7 @@ class _Worker:
             if spent is None or spent >= cpu_limit or time.monotonic() >= deadline:
                 self.kill()
                 raise _Lost("timeout")
-        reply = read_frame(self._replies)
+        reply = self._reply()
         if reply is None:
             code = self.process.wait()
             raise _Lost(f"the render worker stopped (exit code {code})")

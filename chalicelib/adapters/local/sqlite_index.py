@@ -15,7 +15,15 @@ from typing import Any
 
 from ...domain.changes import Change, rows_after
 from ...domain.collections import Collection
-from ...domain.entries import EntryRecord, Stage, failed, sort_title, tombstone
+from ...domain.entries import (
+    EntryRecord,
+    RenderStatus,
+    Stage,
+    failed,
+    render_counts,
+    sort_title,
+    tombstone,
+)
 from ...domain.paths import section_bounds
 from ...domain.sequencer import is_newer, may_apply, padded
 from ...domain.timeutil import to_iso
@@ -301,6 +309,21 @@ class SqliteIndex:
             .fetchone()
         )
         return int(row[0])
+
+    def count_renders(self, collection: str) -> dict[Stage, dict[RenderStatus, int]]:
+        rows = (
+            self._db.connection()
+            .execute(
+                "SELECT stage, render_status, COUNT(*) FROM entries INDEXED BY entries_by_status"
+                " WHERE collection = ? AND deleted = 0 GROUP BY stage, render_status",
+                (collection,),
+            )
+            .fetchall()
+        )
+        counts = render_counts(())
+        for stage, status, count in rows:
+            counts[stage][status] = count
+        return counts
 
     # --- entries: writes ------------------------------------------------------------------
 
