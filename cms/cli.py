@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--workers", type=int, default=4, help="parallel requests (default 4)")
     imp.add_argument("--batch-size", type=int, default=25, help="entries per request (1-100)")
+    imp.add_argument(
+        "--delete",
+        action="store_true",
+        help="delete the entries of files this folder imported before that are gone from it"
+        " (not one changed on the server since)",
+    )
     imp.add_argument("--no-batch", action="store_true", help="one request per step")
     imp.add_argument(
         "--no-wait",
@@ -280,6 +286,7 @@ def run_import(args: argparse.Namespace, out: Output) -> int:
         batch_size=args.batch_size,
         use_batch=not args.no_batch,
         wait=not args.no_wait,
+        delete=args.delete,
         progress=out.progress(),
     )
     report = importer.run(args.dir)
@@ -301,7 +308,8 @@ def _show_import(report: ImportReport, out: Output) -> None:
     out.line(
         f"{plural(report.files, 'file')}: {plural(report.entries, 'page')} ({report.created} "
         f"created, {report.updated} updated, {report.unchanged} unchanged, {report.skipped} "
-        f"skipped as not modified since the last import; {report.published} published, "
+        f"skipped as not modified since the last import, {report.deleted} deleted;"
+        f" {report.published} published, "
         f"{plural(report.drafts, 'draft')}), {plural(report.resources, 'resource')} "
         f"({report.media_uploaded} uploaded), {len(report.not_taken)} not taken, "
         f"{len(report.failures)} failed ({report.seconds:.1f} s, {rate}; stored in "

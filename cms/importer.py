@@ -40,7 +40,14 @@ from typing import Any
 
 from .client import Client
 from .documents import DocumentError, image_references, parse_document
-from .errors import ApiError, CMSClientError, ConnectionFailed, PayloadTooLarge
+from .errors import (
+    ApiError,
+    CMSClientError,
+    ConnectionFailed,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+)
 from .models import BatchItem, BatchResult, Draft, RenderCounts
 from .progress import NullProgress, Progress
 
@@ -68,6 +75,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0  # sent, and the server had it already
     skipped: int = 0  # not sent: the state file says it has not changed
+    deleted: int = 0  # entries of files imported before and gone from the folder (--delete)
     published: int = 0
     drafts: int = 0
     resources: int = 0  # images and PDFs
@@ -92,6 +100,7 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
+            "deleted": self.deleted,
             "published": self.published,
             "drafts": self.drafts,
             "resources": self.resources,
@@ -153,6 +162,10 @@ class State:
     def record_file(self, rel: str, info: dict[str, Any]) -> None:
         with self._lock:
             self.files[rel] = info
+
+    def forget_file(self, rel: str) -> None:
+        with self._lock:
+            self.files.pop(rel, None)
 
     def record_resource(self, rel: str, info: dict[str, Any]) -> None:
         with self._lock:
@@ -367,6 +380,7 @@ class Importer:
         use_batch: bool = True,
         wait: bool = True,
         wait_timeout: float = 600.0,
+        delete: bool = False,
         progress: Progress | None = None,
     ) -> None:
         self.client = client
@@ -376,6 +390,7 @@ class Importer:
         self.use_batch = use_batch
         self.wait = wait
         self.wait_timeout = wait_timeout
+        self.delete = delete
         self.progress = progress or NullProgress()
         self._expected: dict[str, Expected] = {}  # what this run sent, to wait for
         self._counts_route = True  # False once the server showed it has no render counts
@@ -393,6 +408,8 @@ class Importer:
         report.files = len(found.markdown) + len(found.resources) + len(found.not_taken)
         report.entries, report.resources = len(found.markdown), len(found.resources)
         report.not_taken = found.not_taken
+        pages = {p.relative_to(root).as_posix() for p in found.markdown}
+        self._gone(sorted(set(state.files) - pages), state, report)
         present = {p.relative_to(root).as_posix() for p in found.resources}
         self._upload_resources(root, found.resources, state, report)
         todo = self._plan(root, found.markdown, present, state, report)
@@ -406,6 +423,45 @@ class Importer:
         return report
 
     # --- entries ----------------------------------------------------------------------------
+
+    def _gone(self, gone: list[str], state: State, report: ImportReport) -> None:
+        """Files this folder imported before that are no longer in it (deleted, or renamed:
+        a rename is a new file). With ``delete``, their entries go too, before anything is
+        sent (a file renamed in case only makes the same entry again), unless the entry was
+        changed on the server since (its ETag is not the one the import recorded)."""
+        if not gone:
+            return
+        if not self.delete:
+            report.warnings.append(
+                f"{len(gone)} file(s) imported before are no longer in the folder (such as "
+                f"{gone[0]}): their entries stay; cms import --delete removes them"
+            )
+            return
+        for rel in gone:
+            info = state.files[rel]
+            try:
+                self.client.delete_entry(
+                    self.collection, str(info.get("slug")), if_match=info.get("etag")
+                )
+            except NotFound:
+                pass  # deleted on the server already
+            except PreconditionFailed:
+                report.failures.append(
+                    Failure(
+                        rel,
+                        "gone from the folder, but its entry was changed on the "
+                        "server since it was imported: not deleted",
+                    )
+                )
+                continue
+            except CMSClientError as exc:
+                reason, problem = _problem_of(exc)
+                report.failures.append(Failure(rel, reason, problem))
+                continue
+            else:
+                report.deleted += 1
+            state.forget_file(rel)
+        state.save()
 
     def _plan(
         self,
@@ -538,6 +594,7 @@ class Importer:
                 {
                     "sha256": planned.digest,
                     "slug": result.slug,
+                    "etag": result.etag,
                     "publication": result.publication,
                 },
             )

@@ -498,6 +498,47 @@ def test_a_batch_too_large_for_the_server_is_sent_again_in_halves(
     assert admin.get_source(collection, "huge").data.endswith(b"y" * 60_000)
 
 
+def test_files_gone_from_the_folder_lose_their_entries_with_delete_only(
+    admin: Client, collection: str, tmp_path: Path
+) -> None:
+    """A deleted file, and one renamed in case only (the same entry path from another file:
+    refused while the old entry stays), go through with --delete; an entry edited on the
+    server since it was imported is never deleted for its file."""
+    folder = tmp_path / "site"
+    (folder / "posts").mkdir(parents=True)
+    for name in ("gone", "hello.de", "edited", "kept"):
+        (folder / f"posts/{name}.md").write_text(f"---\ntitle: {name}\n---\nBody of {name}.\n")
+    first = Importer(admin, collection).run(folder)
+    assert first.ok and first.created == 4
+    (folder / "posts/gone.md").unlink()
+    (folder / "posts/hello.de.md").rename(folder / "posts/Hello.de.md")
+    (folder / "posts/edited.md").unlink()
+    admin.update_entry(collection, "posts/edited", body="Changed on the server.")
+
+    kept = Importer(admin, collection).run(folder)
+    assert kept.deleted == 0 and any("--delete" in w for w in kept.warnings)
+    assert [f.path for f in kept.failures] == ["posts/Hello.de.md"]  # the old file's entry
+    assert {d.slug for d in admin.iter_drafts(collection)} == {
+        "posts/gone",
+        "posts/hello-de",
+        "posts/edited",
+        "posts/kept",
+    }
+
+    pruned = Importer(admin, collection, delete=True).run(folder)
+    assert pruned.deleted == 2 and pruned.created == 1, pruned.failures
+    [refused] = pruned.failures
+    assert refused.path == "posts/edited.md" and "changed on the server" in refused.reason
+    drafts = {d.slug: d for d in admin.iter_drafts(collection)}
+    assert set(drafts) == {"posts/hello-de", "posts/edited", "posts/kept"}
+    assert drafts["posts/hello-de"].file == "posts/Hello.de.md"
+    assert admin.get_entry(collection, "posts/edited").body == "Changed on the server."
+
+    (folder / "posts/edited.md").write_text("---\ntitle: edited\n---\nBack.\n")
+    again = Importer(admin, collection, delete=True).run(folder)
+    assert again.ok and again.deleted == 0 and again.updated == 1
+
+
 def test_import_without_the_batch_route_goes_one_request_per_step(
     admin: Client, collection: str, tmp_path: Path
 ) -> None:
