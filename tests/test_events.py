@@ -391,6 +391,31 @@ def test_dropped_published_object_without_date_uses_the_object_time(
     assert "No date in the front matter." in delivered["html"]
 
 
+@pytest.mark.parametrize(
+    ("written", "published_at"),
+    [
+        ("date: 2024-01-05", "2024-01-05T00:00:00Z"),
+        ("date: 2024-01-05 10:30:00 +0100", "2024-01-05T09:30:00Z"),
+        ("date: 1704164645", "2024-01-02T03:04:05Z"),  # Unix seconds
+        ("date: 02 Jan 2024", "2024-01-02T00:00:00Z"),
+        ("date: Tue, 02 Jan 2024 15:04:05 -0700", "2024-01-02T22:04:05Z"),  # RFC 1123Z
+        ("date: Tue Jan  2 15:04:05 2024", "2024-01-02T15:04:05Z"),  # ANSIC
+        ("date = 2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z"),  # TOML's own date-time
+    ],
+)
+def test_a_dropped_page_is_published_at_any_date_form_hugo_reads(
+    api: Api, container: wiring.Container, written: str, published_at: str
+) -> None:
+    api.collection("blog")
+    fence = "+++" if " = " in written else "---"
+    text = f"{fence}\ntitle: Dated\n{written}\n{fence}\nBody.\n".replace(
+        "title: Dated", 'title = "Dated"' if fence == "+++" else "title: Dated"
+    )
+    put_markdown(container, "content/blog/dated.md", text, drain=False)
+    put_markdown(container, "published/blog/dated.md", text)
+    assert api.json("GET", "/v1/content/blog/dated", auth=False)["published_at"] == published_at
+
+
 def test_dropped_draft_only_is_not_delivered(api: Api, container: wiring.Container) -> None:
     api.collection("blog")
     put_markdown(container, "content/blog/draft-only.md", DROPPED)

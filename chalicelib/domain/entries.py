@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -302,12 +303,43 @@ _DATE_KEYS = ("published_at", "publishDate", "publishdate", "pubDate", "date")
 _UPDATED_KEYS = ("updated_at", "lastmod", "lastMod", "modified", "last_modified_at")
 
 
+_LATEST_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 def lenient_instant(value: Any) -> str | None:
-    """An instant from the date forms sites write ('2024-01-05', '2024-01-05 10:30:00 +0100',
-    '2024-01-05T10:30:00-07:00'), or None for anything else."""
+    """An instant from the date forms Hugo reads ('2024-01-05', '2024-01-05 10:30:00 +0100',
+    '2024-01-05T10:30:00-07:00', '05 Jan 2024', RFC 1123, 822 and 850, ANSIC, Unix and Ruby
+    dates, a number of Unix seconds), or None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value <= _LATEST_UNIX_SECONDS:
+            return timeutil.to_iso(dt.datetime.fromtimestamp(value, dt.UTC))
+        return None
     if not isinstance(value, str):
         return None
-    text = value.strip()
+    return _iso_instant(value.strip()) or _named_month_instant(value.strip())
+
+
+def _named_month_instant(text: str) -> str | None:
+    """'02 Jan 2006', or the forms of e-mail and Unix dates ('Mon, 02 Jan 2006 15:04:05
+    -0700', 'Mon Jan  2 15:04:05 MST 2006'); a date without a zone is UTC."""
+    if not any(c.isalpha() for c in text) or len(text) > 64:
+        return None
+    import email.utils  # the API's first request never needs it
+
+    try:
+        parsed = dt.datetime.strptime(text, "%d %b %Y")
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    try:
+        return timeutil.normalize_instant(parsed)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _iso_instant(text: str) -> str | None:
     if len(text) >= 20 and text[10] == " " and text[19:20] == " ":  # '... 10:30:00 +0100'
         text = text[:10] + "T" + text[11:19] + text[20:]
     elif len(text) > 10 and text[10] == " ":

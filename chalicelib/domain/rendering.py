@@ -391,7 +391,8 @@ def render_markdown(
       alerts, task lists, strikethrough, autolinks, Hugo shortcodes; docs/rendering.md); raw
       HTML is allowed through Markdown, then the whole output is sanitized with
       ``sanitize_html``. ``front_matter`` is read by the ``param`` shortcode only.
-    - ``toc``: nested headings ``{"level", "id", "title", "children"}``; ids are ASCII slugs,
+    - ``toc``: nested headings ``{"level", "id", "title", "children"}``; ids are ASCII slugs
+      (or a custom ``{#id}``, a plain name of ``[\\w:.-]``),
       titles are plain (unescaped) text.
     - ``excerpt``: ``summary`` stripped if it is given and not blank; otherwise the plain text
       of the first paragraph(s) of the sanitized HTML (headings, code blocks, tables and

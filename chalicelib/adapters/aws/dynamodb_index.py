@@ -309,25 +309,12 @@ class DynamoIndex:
         request["ExpressionAttributeValues"] = _dump(values)
         return [_record(i) for i in self.query(request, query.limit)]
 
-    def count_entries(self, collection: str) -> int:
-        """Live entries of a collection: drafts, and published snapshots without a draft."""
-        slugs: set[str] = set()
+    def _live_items(
+        self, collection: str, projection: str
+    ) -> Iterator[tuple[Stage, dict[str, Any]]]:
+        """Every live entry item of a collection, drafts then published snapshots, with only
+        the ``projection`` attributes."""
         paginator = self._ddb.get_paginator("query")
-        with storage("DynamoDB Query"):
-            for stage in ("draft", "published"):
-                for page in paginator.paginate(
-                    TableName=self.table,
-                    IndexName="GSI3",
-                    KeyConditionExpression="GSI3PK = :pk",
-                    ExpressionAttributeValues=_dump({":pk": f"ENTRIES#{collection}#{stage}"}),
-                    ProjectionExpression="slug",
-                ):
-                    slugs.update(_load(i)["slug"] for i in page.get("Items", []))
-        return len(slugs)
-
-    def count_renders(self, collection: str) -> dict[Stage, dict[RenderStatus, int]]:
-        paginator = self._ddb.get_paginator("query")
-        statuses: list[tuple[Stage, RenderStatus]] = []
         with storage("DynamoDB Query"):
             for stage in STAGES:
                 for page in paginator.paginate(
@@ -335,10 +322,20 @@ class DynamoIndex:
                     IndexName="GSI3",
                     KeyConditionExpression="GSI3PK = :pk",
                     ExpressionAttributeValues=_dump({":pk": f"ENTRIES#{collection}#{stage}"}),
-                    ProjectionExpression="render_status",
+                    ProjectionExpression=projection,
                 ):
-                    statuses.extend((stage, _load(i)["render_status"]) for i in page["Items"])
-        return render_counts(statuses)
+                    for item in page.get("Items", []):
+                        yield stage, _load(item)
+
+    def count_entries(self, collection: str) -> int:
+        """Live entries of a collection: drafts, and published snapshots without a draft."""
+        return len({item["slug"] for _, item in self._live_items(collection, "slug")})
+
+    def count_renders(self, collection: str) -> dict[Stage, dict[RenderStatus, int]]:
+        return render_counts(
+            (stage, item["render_status"])
+            for stage, item in self._live_items(collection, "render_status")
+        )
 
     # --- entries: writes ------------------------------------------------------------------
 
