@@ -175,7 +175,11 @@ class Client:
         sent.update(headers or {})
         body = data
         if json_body is not None:
-            body = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            text = json.dumps(json_body, ensure_ascii=False)
+            try:  # UTF-8: what is not ASCII stays one to four bytes, not six to twelve
+                body = text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: escaped, the server says what
+                body = json.dumps(json_body).encode("ascii")
             sent.setdefault("Content-Type", "application/json")
         attempt = connects = 0
         while True:

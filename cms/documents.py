@@ -74,7 +74,7 @@ def _split(text: str) -> tuple[str | None, str, str]:
     """(front matter text, body, opener), the way the server splits a document: after any
     blank space, YAML from a line '---' to a line '---' or '...', TOML between '+++' lines,
     or a JSON object (a '{' whose next non-blank character is '"' or '}') to its matching
-    brace and the end of that line; (None, text, '') without front matter."""
+    brace and a line break right after it; (None, text, '') without front matter."""
     start = len(text) - len(text.lstrip(_BLANK))
     rest = text[start:]
     if rest.startswith("{") and rest[1:].lstrip(_BLANK)[:1] in ('"', "}"):

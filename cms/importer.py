@@ -428,7 +428,7 @@ class Importer:
         """Files this folder imported before that are no longer in it (deleted, or renamed:
         a rename is a new file). With ``delete``, their entries go too, before anything is
         sent (a file renamed in case only makes the same entry again), unless the entry was
-        changed on the server since (its ETag is not the one the import recorded)."""
+        changed on the server since: its stored document must be the bytes imported."""
         if not gone:
             return
         if not self.delete:
@@ -440,28 +440,36 @@ class Importer:
         for rel in gone:
             info = state.files[rel]
             try:
-                self.client.delete_entry(
-                    self.collection, str(info.get("slug")), if_match=info.get("etag")
-                )
-            except NotFound:
-                pass  # deleted on the server already
-            except PreconditionFailed:
-                report.failures.append(
-                    Failure(
-                        rel,
-                        "gone from the folder, but its entry was changed on the "
-                        "server since it was imported: not deleted",
-                    )
-                )
+                self._delete_unchanged(rel, str(info.get("slug")), info.get("sha256"))
+            except _Kept as kept:
+                report.failures.append(Failure(rel, str(kept)))
                 continue
             except CMSClientError as exc:
                 reason, problem = _problem_of(exc)
                 report.failures.append(Failure(rel, reason, problem))
                 continue
-            else:
-                report.deleted += 1
+            report.deleted += 1
             state.forget_file(rel)
         state.save()
+
+    def _delete_unchanged(self, rel: str, slug: str, digest: str | None) -> None:
+        try:
+            source = self.client.get_source(self.collection, slug)
+        except NotFound:
+            return  # deleted on the server already
+        if source.file != rel:
+            raise _Kept(f"gone from the folder; its entry now comes from {source.file}")
+        if _sha256(source.data) != digest:
+            raise _Kept(
+                "gone from the folder, but its entry was changed on the server since it was"
+                " imported: not deleted"
+            )
+        try:
+            self.client.delete_entry(self.collection, slug, if_match=source.etag)
+        except NotFound:
+            return
+        except PreconditionFailed:
+            raise _Kept("gone from the folder, but its entry changed while being deleted") from None
 
     def _plan(
         self,
@@ -538,7 +546,14 @@ class Importer:
             if len(batch) == 1:
                 return self._send_one(batch)
             half = len(batch) // 2
-            return self._send_batch(batch[:half]) + self._send_batch(batch[half:])
+            return self._send_part(batch[:half]) + self._send_part(batch[half:])
+
+    def _send_part(self, part: list[Planned]) -> list[BatchResult]:
+        """A part of a batch split after a 413: if it fails, it fails alone."""
+        try:
+            return self._send_batch(part)
+        except CMSClientError as exc:
+            return _failed(part, exc)
 
     def _send_one(self, one: list[Planned]) -> list[BatchResult]:
         return [upsert_one(self.client, self.collection, self._item(one[0]))]
@@ -594,7 +609,6 @@ class Importer:
                 {
                     "sha256": planned.digest,
                     "slug": result.slug,
-                    "etag": result.etag,
                     "publication": result.publication,
                 },
             )
@@ -753,6 +767,16 @@ class Importer:
                 if draft.slug in rel_of:
                     error = draft.raw.get("render_error") or "the server could not render it"
                     report.failures.append(Failure(rel_of[draft.slug], f"{stage}: {error}"))
+
+
+class _Kept(Exception):
+    """A file gone from the folder whose entry is kept, and why."""
+
+
+def _failed(batch: list[Planned], error: CMSClientError) -> list[BatchResult]:
+    reason, problem = _problem_of(error)
+    problem = problem or {"title": "Failed", "detail": reason}
+    return [BatchResult(i, None, "failed", None, None, problem, p.rel) for i, p in enumerate(batch)]
 
 
 def _no_batch_route(error: ApiError) -> bool:

@@ -19,6 +19,7 @@ import requests
 from cms import client as client_module
 from cms.client import Client, retry_after_seconds
 from cms.errors import (
+    ApiError,
     ConnectionFailed,
     Forbidden,
     Gone,
@@ -213,6 +214,13 @@ def test_missing_collection_and_validation_errors(admin: Client, collection: str
         admin.create_entry(collection, {"title": "ok", "tags": [{"no": 1}]}, "body")
     assert invalid.value.status == 422
     assert any(e.field.startswith("front_matter.tags") for e in invalid.value.errors)
+    # JSON goes as UTF-8; a lone surrogate, which UTF-8 cannot hold, escaped: the server
+    # answers for it
+    with pytest.raises(ApiError) as surrogate:
+        admin.create_entry(collection, {"title": "lone \udc80"}, "body")
+    assert surrogate.value.status in (400, 422)
+    created = admin.create_entry(collection, {"title": "中文 🎉"}, "body")
+    assert created.front_matter["title"] == "中文 🎉"
 
 
 def test_typed_results_paging_and_if_match(admin: Client, collection: str) -> None:

@@ -498,6 +498,29 @@ def test_a_batch_too_large_for_the_server_is_sent_again_in_halves(
     assert admin.get_source(collection, "huge").data.endswith(b"y" * 60_000)
 
 
+def test_a_part_of_a_split_batch_that_fails_fails_alone(
+    admin: Client, collection: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for index in range(4):
+        (folder / f"post-{index}.md").write_text(f"---\ntitle: P{index}\n---\nBody.\n")
+    real = Client.batch_upsert
+
+    def picky(self: Client, name: str, items: Any) -> Any:
+        if len(items) > 1:
+            raise PayloadTooLarge(Problem(413, "Payload too large"))
+        if items[0].file == "post-1.md":
+            raise ConnectionFailed(self.url, "connection reset (simulated)")
+        return real(self, name, items)
+
+    monkeypatch.setattr(Client, "batch_upsert", picky)
+    report = Importer(admin, collection, workers=1).run(folder)
+    assert [f.path for f in report.failures] == ["post-1.md"]
+    assert "connection reset" in report.failures[0].reason
+    assert report.created == 3
+
+
 def test_files_gone_from_the_folder_lose_their_entries_with_delete_only(
     admin: Client, collection: str, tmp_path: Path
 ) -> None:

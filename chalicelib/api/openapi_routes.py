@@ -316,7 +316,7 @@ ROUTES: dict[tuple[str, str], Op] = {
         (404, 422),
         scope="content:read",
         description="How many live drafts and published snapshots are pending, rendered or "
-        "failed: one read, however many are pending, for a client waiting for its writes to "
+        "failed: one request, and no entry to decode, for a client waiting for its writes to "
         "render (`cms import` polls it). The failed ones are listed with "
         "`?status=failed` on the entry list, and in /v1/manage/errors.",
     ),

@@ -91,7 +91,7 @@ def split_document(text: str) -> Split:
     """Split a document into front matter and body as Hugo reads them: after any blank
     space, YAML from a line '---' (trailing blanks allowed) to a line '---' or '...', TOML
     between '+++' lines, or a JSON object (a '{' whose next non-blank character is '"' or
-    '}') to its matching brace and the end of that line."""
+    '}') to its matching brace and a line break right after it."""
     if text.startswith("\ufeff"):
         text = text[1:]
     start = len(text) - len(text.lstrip(" \t\r\n"))

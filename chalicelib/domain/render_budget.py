@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .html_cost import html_shape
+
 if TYPE_CHECKING:
     from .rendering import Rendered
 
@@ -122,80 +124,16 @@ def check_depth(body: str, budget: RenderBudget) -> None:
         )
 
 
-# The sanitizer's HTML parser is native code, which no timer interrupts, and two shapes make
-# it slow: it walks its stack of open elements at every block start tag, so its time grows
-# with the square of the nesting (10,000 nested <div> take 0.3 s, 50,000 take 8 s), and
-# character references in one text node cost it more than linear time (100,000 take
-# 0.12 s, 250,000 ~0.6 s, 512,000 1.9 s). Real pages nest a few dozen deep (text that
+# The sanitizer's HTML parser is native code, which no timer interrupts; what makes it slow
+# is estimated before it runs (``html_cost``). Real pages nest a few dozen deep (text that
 # looks like tags, `Map<String, List<T>>` outside code, adds some) and hold a few thousand
-# references; a page of HTML samples in code blocks, ~120,000.
+# character references (a page of HTML samples in code blocks, ~120,000), which cost it more
+# than linear time in one text node (100,000 take 0.12 s, 250,000 ~0.6 s, 512,000 1.9 s).
 MAX_HTML_DEPTH = 4096
 MAX_CHARACTER_REFERENCES = 250_000
-# Never nest (void), or are closed by their next sibling when their end tag is left out.
-_NOT_NESTING = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-     "track", "wbr", "param", "keygen",
-     "li", "p", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option",
-     "optgroup", "rt", "rp", "colgroup", "caption"}
-)  # fmt: skip
-_HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*+)[^<>]*?(/?)>")  # possessive: linear
-
-
-# The elements the HTML parser keeps a list of while they are open (active formatting
-# elements), and re-creates at every later tag of a block while they are not closed.
-_FORMATTING = frozenset(
-    {"a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong",
-     "tt", "u"}
-)  # fmt: skip
-# Elements re-created by the parser: 1,000 '<b>'s left open each ahead of a block of its
-# own cost it 1.5 s and 165 MB, 2,000 cost 5.6 s and 574 MB (the work grows with the square).
+# Formatting elements re-created: 1,000 '<b>'s left open each ahead of a block of its own
+# cost the parser 1.5 s and 165 MB, 2,000 cost 5.6 s and 574 MB.
 MAX_REOPENED = 100_000
-
-
-@dataclass
-class HtmlShape:
-    depth: int  # how deep elements nest
-    reopened: int  # formatting elements the parser would re-create, at most
-
-
-def html_shape(html: str) -> HtmlShape:
-    """An upper bound of what an HTML fragment costs the sanitizer's parser, in one linear
-    scan: how deep its elements nest (an end tag closes the innermost open element of its
-    name, a stray one closes nothing; an element never closed counts as open to the end),
-    and how many formatting elements it would re-create (``<b>`` left open: each later start
-    tag re-creates every one open, up to three alike, as the parser's "Noah's Ark" rule
-    allows). Elements that cannot nest or whose end tag may be left out are not counted: the
-    parser closes them itself."""
-    stack: list[str] = []
-    open_names: dict[str, int] = {}
-    alike: dict[str, int] = {}  # formatting elements open, by their whole start tag
-    opened_as: dict[str, list[str]] = {}  # the start tags of each formatting element open
-    active = deepest = reopened = 0
-    for match in _HTML_TAG.finditer(html):
-        closing, name, self_closing = match.groups()
-        name = name.lower()
-        if closing:
-            if name in _FORMATTING and opened_as.get(name):
-                tag = opened_as[name].pop()
-                alike[tag] -= 1
-                active -= alike[tag] < 3
-            if open_names.get(name):
-                while (top := stack.pop()) != name:
-                    open_names[top] -= 1
-                open_names[name] -= 1
-            continue
-        reopened += active
-        if name in _FORMATTING:
-            tag = match.group().lower()
-            opened_as.setdefault(name, []).append(tag)
-            alike[tag] = alike.get(tag, 0) + 1
-            active += alike[tag] <= 3
-        if self_closing or name in _NOT_NESTING:
-            continue
-        stack.append(name)
-        open_names[name] = open_names.get(name, 0) + 1
-        deepest = max(deepest, len(stack))
-    return HtmlShape(deepest, reopened)
 
 
 def html_nesting_depth(html: str) -> int:
@@ -212,7 +150,7 @@ def check_html(html: str) -> None:
             f"the HTML holds {references} character references (as '&' in the text becomes,"
             f" a no-break space counting twice); the limit is {MAX_CHARACTER_REFERENCES}.",
         )
-    shape = html_shape(html)
+    shape = html_shape(html, stop_above=MAX_REOPENED)
     if shape.depth > MAX_HTML_DEPTH:
         raise RenderRefused(
             TOO_COMPLEX,
@@ -222,7 +160,7 @@ def check_html(html: str) -> None:
         raise RenderRefused(
             TOO_COMPLEX,
             f"the HTML leaves formatting elements (<b>, <i>, <a>, ...) open where the parser"
-            f" would re-create them {shape.reopened} times; the limit is {MAX_REOPENED}.",
+            f" would re-create them more than {MAX_REOPENED} times; the limit is {MAX_REOPENED}.",
         )
 
 

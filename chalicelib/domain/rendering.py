@@ -23,7 +23,7 @@ from typing import Any
 from .render_budget import check_html
 from .sized_lru import SizedLru
 
-RENDERER_VERSION = "3"  # bump when the output for the same source changes
+RENDERER_VERSION = "4"  # bump when the output for the same source changes
 
 WORDS_PER_MINUTE = 230
 EXCERPT_LENGTH = 200
@@ -425,7 +425,9 @@ def render_markdown(
     clean = sanitize_html(raw)
     if "\x02" in clean or "\x03" in clean:  # '&#2;' or '&#x3;', which the sanitizer decoded:
         # cut out, they could join 'java' and 'script:' into a URL it has already let pass
-        clean = sanitize_html(_STASH_LEFTOVER.sub("", clean))
+        clean = _STASH_LEFTOVER.sub("", clean)
+        check_html(clean)  # what it escaped ('>' as '&gt;') can be more than it was given
+        clean = sanitize_html(clean)
     clean = clean.replace("<p></p>", "").strip()
     text = _extract(clean)
     words = _count_words("".join(text.chunks))

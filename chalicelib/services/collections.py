@@ -68,8 +68,8 @@ def require_collection(backend: Backend, name: str) -> Collection:
 
 def render_counts(backend: Backend, name: str) -> dict[str, Any]:
     """How many of the collection's drafts and published snapshots are pending, rendered
-    and failed: what a client that waits for its writes to render polls (one cheap read,
-    however many entries are pending)."""
+    and failed: what a client that waits for its writes to render polls (locally one count
+    on an index; on DynamoDB a query of the collection's entries, projected to their status)."""
     require_collection(backend, name)
     return {"collection": name, **backend.index.count_renders(name)}
 

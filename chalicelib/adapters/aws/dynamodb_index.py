@@ -333,7 +333,7 @@ class DynamoIndex:
 
     def count_renders(self, collection: str) -> dict[Stage, dict[RenderStatus, int]]:
         return render_counts(
-            (stage, item["render_status"])
+            (stage, item.get("render_status", "pending"))
             for stage, item in self._live_items(collection, "render_status")
         )
 
