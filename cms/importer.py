@@ -440,7 +440,7 @@ class Importer:
         for rel in gone:
             info = state.files[rel]
             try:
-                self._delete_unchanged(rel, str(info.get("slug")), info.get("sha256"))
+                deleted = self._delete_unchanged(rel, str(info.get("slug")), info.get("sha256"))
             except _Kept as kept:
                 report.failures.append(Failure(rel, str(kept)))
                 continue
@@ -448,15 +448,16 @@ class Importer:
                 reason, problem = _problem_of(exc)
                 report.failures.append(Failure(rel, reason, problem))
                 continue
-            report.deleted += 1
+            report.deleted += deleted
             state.forget_file(rel)
         state.save()
 
-    def _delete_unchanged(self, rel: str, slug: str, digest: str | None) -> None:
+    def _delete_unchanged(self, rel: str, slug: str, digest: str | None) -> bool:
+        """True once the entry is deleted; False if it was gone already."""
         try:
             source = self.client.get_source(self.collection, slug)
         except NotFound:
-            return  # deleted on the server already
+            return False
         if source.file != rel:
             raise _Kept(f"gone from the folder; its entry now comes from {source.file}")
         if _sha256(source.data) != digest:
@@ -467,9 +468,10 @@ class Importer:
         try:
             self.client.delete_entry(self.collection, slug, if_match=source.etag)
         except NotFound:
-            return
+            return False
         except PreconditionFailed:
             raise _Kept("gone from the folder, but its entry changed while being deleted") from None
+        return True
 
     def _plan(
         self,
