@@ -316,7 +316,8 @@ def lenient_instant(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         return None
-    return _iso_instant(value.strip()) or _named_month_instant(value.strip())
+    text = value.strip()
+    return _iso_instant(text) or _named_month_instant(text)
 
 
 def _named_month_instant(text: str) -> str | None:

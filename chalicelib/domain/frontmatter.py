@@ -100,10 +100,8 @@ def split_document(text: str) -> Split:
         end = _json_end(text, start)
         if end is None:
             raise _unclosed("{")
-        if text.startswith("\r\n", end):
-            cut = end + 2
-        else:
-            cut = end + 1 if text.startswith("\n", end) else end
+        newline = "\r\n" if text.startswith("\r\n", end) else "\n"
+        cut = end + len(newline) if text.startswith(newline, end) else end
         return Split(text[start:end], text[cut:], "json", text[:cut])
     first_end = rest.find("\n")
     opener = (rest if first_end < 0 else rest[:first_end]).rstrip()

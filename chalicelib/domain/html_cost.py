@@ -58,15 +58,19 @@ _POP_NOTHING = (
     )
     | FORMATTING
 ) - {"a", "nobr"}  # fmt: skip
-# Start tags after which the parser re-creates nothing (the text and inline tags in them do).
-_NO_RECREATION = frozenset(
+# Start tags that close an open <p> first.
+_CLOSES_P = frozenset(
     {"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir",
      "div", "dl", "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "main",
      "menu", "nav", "ol", "p", "search", "section", "summary", "ul", "h1", "h2", "h3", "h4",
-     "h5", "h6", "pre", "listing", "form", "plaintext", "table", "hr", "li", "dd", "dt",
-     "caption", "colgroup", "col", "tbody", "tfoot", "thead", "tr", "td", "th", "textarea",
-     "html", "head", "body", "frameset"}
+     "h5", "h6", "pre", "listing", "form", "plaintext", "table", "hr", "xmp", "li", "dd",
+     "dt"}
 )  # fmt: skip
+# Start tags after which the parser re-creates nothing (the text and inline tags in them do).
+_NO_RECREATION = (_CLOSES_P - {"xmp"}) | {
+    "caption", "colgroup", "col", "tbody", "tfoot", "thead", "tr", "td", "th", "textarea",
+    "html", "head", "body", "frameset",
+}  # fmt: skip
 # Elements whose scope hides what was opened before them from an end tag.
 _SCOPE_BOUNDARY = frozenset(
     {"applet", "caption", "html", "table", "td", "th", "marquee", "object", "template"}
@@ -93,20 +97,13 @@ class HtmlShape:
     reopened: int  # formatting elements the parser would re-create, at most
 
 
-# Start tags that close an open <p> first.
-_CLOSES_P = frozenset(
-    {"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir",
-     "div", "dl", "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "main",
-     "menu", "nav", "ol", "p", "search", "section", "summary", "ul", "h1", "h2", "h3", "h4",
-     "h5", "h6", "pre", "listing", "form", "plaintext", "table", "hr", "xmp", "li", "dd",
-     "dt"}
-)  # fmt: skip
 # What keeps an element from being popped by a tag that closes one below it: for an end
 # tag, its scope's boundaries (for "any other end tag", a special element); for a start tag
 # that closes an open <p>, the button scope's; for cells and rows, the table scope's; for
 # <li>, <dd> and <dt>, a special element but <address>, <div> and <p>. An element is popped
 # only when nothing above it could keep it (and re-created formatting elements never do).
 _SCOPE = _SCOPE_BOUNDARY | {"ol", "ul", "button"}
+_P_SCOPE = _SCOPE_BOUNDARY | {"button"}
 _TABLE_SCOPE = frozenset({"html", "table", "template"})
 _ITEM_SCOPE = _STOPS_AN_END_TAG - {"address", "div", "p"}
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -124,9 +121,6 @@ _ENDS_ITS_KIND: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
 
 
 MAX_WALK = 32  # how far down the stack a closing tag looks for its element
-
-
-_P_SCOPE = _SCOPE_BOUNDARY | {"button"}
 
 
 @functools.cache
