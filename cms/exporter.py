@@ -475,8 +475,8 @@ class Exporter:
         return self.collections or [c.name for c in self.client.list_collections()]
 
     def _export_drafts(self, root: Path, state: ExportState, report: ExportReport) -> None:
-        """Entries the feed has not delivered (drafts, and scheduled entries not yet due),
-        from their working copy (Hugo format only)."""
+        """Entries the feed has not delivered (drafts, scheduled entries not yet due, entries
+        past their end), from their working copy (Hugo format only)."""
         if self.format != "hugo" or not self.client.key:
             return
         todo: dict[str, tuple[str, str, str]] = {}

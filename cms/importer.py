@@ -58,6 +58,7 @@ RESOURCE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".pdf")
 SKIPPED_FOLDERS = {"node_modules"}
 MAX_BATCH_BYTES = 700_000  # JSON per request; the server takes 1 MiB bodies
 DRAFT_FOLDERS = {"_drafts"}
+PUBLISHED_STATES = ("published", "scheduled", "expired")  # a published snapshot exists
 
 
 @dataclass
@@ -497,7 +498,7 @@ class Importer:
             known = state.files.get(rel)
             if known and known.get("sha256") == _sha256(raw) and rel in on_server:
                 report.skipped += 1  # not even parsed: it was checked when it was sent
-                if known.get("publication") in ("published", "scheduled"):
+                if known.get("publication") in PUBLISHED_STATES:
                     report.published += 1
                 else:
                     report.drafts += 1
@@ -599,7 +600,7 @@ class Importer:
                 report.failures.append(Failure(planned.rel, reason, result.problem))
                 continue
             setattr(report, result.status, getattr(report, result.status) + 1)
-            published = result.publication in ("published", "scheduled")
+            published = result.publication in PUBLISHED_STATES
             if published:
                 report.published += 1
             else:

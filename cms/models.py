@@ -193,7 +193,7 @@ class PublishedEntry(EntrySummary):
 class Publication:
     collection: str
     slug: str
-    state: str  # "published", "scheduled" or "draft"
+    state: str  # "published", "scheduled", "expired" or "draft"
     published_at: str | None
     raw: Json = field(repr=False, compare=False)
 

@@ -71,6 +71,7 @@ CONTRACT_MODULES = {
     "test_live_preview",
     "test_draft_lists",
     "test_editor_files",
+    "test_expiry",
 }
 
 

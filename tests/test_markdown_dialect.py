@@ -471,3 +471,97 @@ def test_a_heading_full_of_braces_is_text_and_quick() -> None:
     assert time.perf_counter() - started < 1.0
     assert html.startswith("<h1") and html.count("{") == 8000
     assert render_markdown("## Title {#custom .x}").html == '<h2 id="custom">Title</h2>'
+
+
+# --- Python-Markdown's placeholders never show (an audit's minimal cases) --------------------
+
+
+def _no_placeholder(rendered: object) -> str:
+    text = repr(rendered)
+    for leftover in ("wzxhzdk", "klzzwxh", "qq3936677670287331zz", "\\x02", "\\x03"):
+        assert leftover not in text, (leftover, text)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("markdown", "html"),
+    [
+        ('[a]("(xyz', '<p>[a]("(xyz</p>'),  # the link's fallback ended it at index -1
+        ('[a]("(x `code`', '<p>[a]("(x <code>code</code></p>'),
+        ('[]("({{< s >}}', '<p>[]("(<span class="cms-shortcode" data-shortcode="s"'),
+        ('![a]("(x {{< ref "p" >}}', '<p>![a]("(x /p/</p>'),
+    ],
+)
+def test_a_link_whose_parenthesis_never_closes_is_text(markdown: str, html: str) -> None:
+    rendered = render_markdown(markdown)
+    _no_placeholder(rendered)
+    assert rendered.html.startswith(html)
+
+
+@pytest.mark.parametrize(
+    ("markdown", "toc_id", "title"),
+    [
+        ("# <a@b.c{{< x >}}>", "abc", "a@b.c"),  # a placeholder inside an automail
+        ("# <a{{< x >}}@b.c>", "abc", "a@b.c"),
+        ("# *a**b*`c`", "ab", "*ab"),  # emphasis took a code span placeholder's first byte
+        ("# <http://a.b/{{< x >}}>", "httpab", "http://a.b/"),
+    ],
+)
+def test_headings_whose_placeholders_were_broken_give_clean_ids_and_titles(
+    markdown: str, toc_id: str, title: str
+) -> None:
+    rendered = render_markdown(markdown)
+    _no_placeholder(rendered)
+    assert rendered.toc == [{"level": 1, "id": toc_id, "title": title, "children": []}]
+    assert f'<h1 id="{toc_id}">' in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("markdown", "html"),
+    [
+        ('[t](u "{{< x >}}")', '<p><a href="u" title="">t</a></p>'),
+        ("[t]({{< x >}})", '<p><a href="">t</a></p>'),
+        ("![{{< x >}}](u)", '<p><img alt="" src="u"></p>'),
+        ("[t](u){title={{< x >}}}", '<p><a href="u" title="">t</a></p>'),
+        ('[t][r]\n\n[r]: u "{{< x >}}"', '<p><a href="u" title="">t</a></p>'),
+        ('<a href="{{% x %}}{{% /x %}}">t</a>', '<p><a href="">t</a></p>'),
+        ('[t](u "a {{% x %}}**b**{{% /x %}}")', '<p><a href="u" title="a **b**">t</a></p>'),
+        ('<span title="`c`">t</span>', '<p><span title="&lt;code&gt;c&lt;/code&gt;">t</span></p>'),
+        (
+            "<http://a.b/{{% x %}}Z{{% /x %}}>",
+            '<p><a href="http://a.b/Z">http://a.b/<span class="cms-shortcode" '
+            'data-shortcode="x" data-args="{}">Z</span></a></p>',
+        ),
+    ],
+)
+def test_markup_put_back_inside_an_attribute_value_is_its_text(markdown: str, html: str) -> None:
+    """Raw HTML and shortcodes inside a title, URL or alt: their text, never markup that ends
+    the value and spills ``">`` into the page (and the excerpt)."""
+    rendered = render_markdown(markdown)
+    _no_placeholder(rendered)
+    assert rendered.html == html
+    assert '">' not in rendered.excerpt
+
+
+@pytest.mark.parametrize(
+    ("markdown", "shown"),
+    [
+        ("{{< highlight go >}}a\n```\nx\n```\n{{< /highlight >}}", "```"),
+        ("{{< highlight text >}}a\n```\nx\n```\n{{< /highlight >}}", "a\n```\nx\n```"),
+        ('{{< figure src="x" caption="\n```\ny\n```\n" >}}', "```\ny\n```"),
+        ('{{< ref "\n```\n```\n" >}}', "%60%60%60"),
+        ("{{< x\n```\n```\n>}}", "```"),
+    ],
+)
+def test_a_fence_inside_a_shortcode_is_the_text_it_was(markdown: str, shown: str) -> None:
+    """Superfences takes fences before shortcodes are read; inside a shortcode's arguments or
+    a ``highlight`` written inline, the fence is given back as its text."""
+    rendered = render_markdown(markdown)
+    _no_placeholder(rendered)
+    assert shown in rendered.html
+
+
+def test_a_footnote_whose_placeholder_emphasis_took_shows_no_key() -> None:
+    rendered = render_markdown("a[^1]\n\n[^1]: *a**[^fn]*")
+    _no_placeholder(rendered)
+    assert '<a class="footnote-backref"' in rendered.html

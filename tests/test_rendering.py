@@ -53,7 +53,7 @@ def by_tag(fragment: str, tag: str) -> list[dict[str, str]]:
 
 
 def test_version_and_type():
-    assert RENDERER_VERSION == "4"
+    assert RENDERER_VERSION == "5"
     result = render_markdown("Hello *world*")
     assert isinstance(result, Rendered)
     assert result.html == "<p>Hello <em>world</em></p>"

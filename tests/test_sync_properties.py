@@ -1,12 +1,13 @@
 """The change feed's promises as properties, on both backends (a contract module), with
-hypothesis's stateful testing: any sequence of create, edit, publish, schedule, re-schedule,
-unpublish, delete, reindex and the clock moving on, interleaved with sync clients that page
-from their saved cursors (or go back to an older one):
+hypothesis's stateful testing: any sequence of create, edit (with or without an end of
+publication, ``expires_at`` or Hugo's ``expiryDate``, past or to come), publish, schedule,
+re-schedule, unpublish, delete, reindex and the clock moving on, interleaved with sync clients
+that page from their saved cursors (or go back to an older one):
 
 - a client that applies every page to a map ends with exactly what delivery serves (slugs
-  and titles), from whichever saved cursor it went on, but for entries scheduled for a
-  moment of the settle window (the feed reads up to ``now - settle``: 5 s on AWS), which it
-  names once the window has passed;
+  and titles), from whichever saved cursor it went on, but for entries scheduled for, or
+  ending at, a moment of the settle window (the feed reads up to ``now - settle``: 5 s on
+  AWS), which it names once the window has passed;
 - no slug appears in the feed unless delivery served it at some moment before.
 
 Each example gets a collection of its own, so examples do not see each other's entries.
@@ -32,10 +33,11 @@ from hypothesis.stateful import (
 )
 
 from chalicelib import wiring
-from chalicelib.domain.timeutil import to_iso
+from chalicelib.domain.timeutil import parse_instant, to_iso
 from tests.conftest import Api, FrozenClock
 
 SLUGS = ("alpha", "beta", "gamma")
+ENDS = ("expires_at", "expiryDate")  # the CMS's field and Hugo's
 SETTLE = dt.timedelta(seconds=10)  # past the AWS backend's settle window (0 locally)
 PAGE = 2  # small pages: a client stops between pages, and writes land in between
 _examples = itertools.count()
@@ -114,16 +116,58 @@ class FeedMachine(RuleBasedStateMachine):
     def make_collection(self) -> None:
         self.api.collection(self.collection)
 
-    @rule(slug=st.sampled_from(SLUGS))
-    def write(self, slug: str) -> None:
-        """Create the entry, or edit it (a new title, so a stale copy shows)."""
+    def snapshots(self) -> list[dict[str, Any]]:
+        response = self.api.call(
+            "GET", f"/v1/manage/content/{self.collection}?stage=published&limit=100"
+        )
+        assert response.status_code == 200, response.body
+        return list(json.loads(response.body)["items"])
+
+    def advance(self, delta: dt.timedelta) -> None:
+        """Move the clock on, stopping to record what delivery serves at every instant an
+        entry becomes due in between: an entry public only for a while (due, then past its
+        end) is served publicly, and the feed may name it, even if no rule looked then."""
+        end = self.clock.now() + delta
+        now = to_iso(self.clock.now())
+        dues = sorted(
+            {
+                i["published_at"]
+                for i in self.snapshots()
+                if now < (i["published_at"] or "") < to_iso(end)
+            }
+        )
+        for due in dues:
+            self.clock.advance(seconds=(parse_instant(due) - self.clock.now()).total_seconds())
+            self.probe()
+        self.clock.advance(seconds=(end - self.clock.now()).total_seconds())
+
+    def ending_in_window(self) -> set[str]:
+        """Published snapshots whose end is within the settle window: delivery has stopped
+        serving them, and the feed names their removal once the window has passed."""
+        now, horizon = to_iso(self.clock.now()), to_iso(self.clock.now() - self.settle)
+        return {i["slug"] for i in self.snapshots() if horizon < (i["expires_at"] or "~") <= now}
+
+    @rule(
+        slug=st.sampled_from(SLUGS),
+        ends=st.none() | st.tuples(st.sampled_from(ENDS), st.integers(-30, 240)),
+    )
+    def write(self, slug: str, ends: tuple[str, int] | None) -> None:
+        """Create the entry, or edit it (a new title, so a stale copy shows), with an end of
+        publication ``ends`` minutes from now (past ones too) or none."""
         self.revision += 1
-        front_matter = {"title": f"{slug} r{self.revision}"}
+        front_matter: dict[str, Any] = {"title": f"{slug} r{self.revision}"}
+        if ends is not None:
+            name, minutes = ends
+            end = self.clock.now() + dt.timedelta(minutes=minutes)
+            front_matter[name] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+        else:
+            front_matter.update(dict.fromkeys(ENDS))  # a PATCH that removes the end
         body = f"Revision {self.revision}."
         if slug in self.exists:
             self.call("PATCH", self.entry_path(slug), {"front_matter": front_matter, "body": body})
             return
-        created = {"front_matter": {**front_matter, "slug": slug}, "body": body}
+        given = {k: v for k, v in front_matter.items() if v is not None}
+        created = {"front_matter": {**given, "slug": slug}, "body": body}
         response = self.call("POST", f"/v1/manage/content/{self.collection}", created)
         assert response.status_code == 201, response.body
         self.exists.add(slug)
@@ -158,7 +202,7 @@ class FeedMachine(RuleBasedStateMachine):
 
     @rule(minutes=st.integers(1, 240))
     def time_passes(self, minutes: int) -> None:
-        self.clock.advance(minutes=minutes)
+        self.advance(dt.timedelta(minutes=minutes))
 
     @rule(rarely=st.integers(0, 5))
     def reindex(self, rarely: int) -> None:
@@ -171,7 +215,7 @@ class FeedMachine(RuleBasedStateMachine):
     def page(self, client: SyncClient, limit: int = PAGE) -> bool:
         """One page into ``client``; False once it has nothing more. A 410 (the index was
         rebuilt) starts it again from nothing, as the README tells clients to."""
-        self.clock.advance(seconds=SETTLE.total_seconds())
+        self.advance(SETTLE)
         self.probe()  # the clock moved: an entry may have become due
         query = f"?limit={limit}" + (f"&cursor={client.cursor}" if client.cursor else "")
         response = self.api.call("GET", f"/v1/sync{query}", auth=False)
@@ -215,7 +259,9 @@ class FeedMachine(RuleBasedStateMachine):
         client = self.clients[which]
         while self.page(client, limit=100):  # other examples' entries are in the feed too
             pass
-        assert client.entries == self.served(as_the_feed_sees_it=True)
+        ending = self.ending_in_window()
+        kept = {slug: title for slug, title in client.entries.items() if slug not in ending}
+        assert kept == self.served(as_the_feed_sees_it=True)
 
     def teardown(self) -> None:
         for client in self.clients:

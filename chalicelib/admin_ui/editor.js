@@ -255,12 +255,13 @@ export async function showEditor(main, collection, slug) {
       );
       return;
     }
-    const { state, published_at: at } = entry.publication;
+    const { state, published_at: at, expires_at: end } = entry.publication;
     const delivery = `${root}/v1/content/${collection.name}/${segment(entry.slug)}`;
     const description = {
       draft: "Not published: only editors see it.",
-      scheduled: `Scheduled: published on ${when(at)}.`,
-      published: `Published on ${when(at)}.`,
+      scheduled: `Scheduled: published on ${when(at)}${end ? `, until ${when(end)}` : ""}.`,
+      published: `Published on ${when(at)}${end ? `, until ${when(end)}` : ""}.`,
+      expired: `Expired on ${when(end)}: readers no longer see it (published on ${when(at)}).`,
     }[state];
     const publishAt = h("input", { type: "datetime-local", name: "publish_at" });
     const schedule = h("button", { type: "button" }, "Schedule");

@@ -9,6 +9,7 @@ const FILTERS = [
   ["draft", "Drafts"],
   ["scheduled", "Scheduled"],
   ["published", "Published"],
+  ["expired", "Expired"],
   ["failed", "Failed render"],
 ];
 const SEARCH_DELAY = 300;

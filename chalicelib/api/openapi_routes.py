@@ -400,8 +400,9 @@ ROUTES: dict[tuple[str, str], Op] = {
             ),
             Param(
                 "state",
-                {"type": "string", "enum": ["draft", "scheduled", "published"]},
-                "Only drafts never published (or unpublished), scheduled, or published.",
+                {"type": "string", "enum": ["draft", "scheduled", "published", "expired"]},
+                "Only drafts never published (or unpublished), scheduled, published, or past"
+                " their end (expires_at, Hugo's expiryDate).",
             ),
             Param(
                 "q",

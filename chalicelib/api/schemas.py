@@ -210,6 +210,10 @@ class EntrySummary(Out):
     tags: list[str] = Field(description="The front matter's tags, normalized (lower case).")
     published_at: Instant
     updated_at: str | None
+    expires_at: Instant | None = Field(
+        description="When readers stop seeing it (the front matter's expires_at, else Hugo's"
+        " expiryDate or unpublishDate); null: never."
+    )
     excerpt: str | None
     reading_time_minutes: int = Field(ge=0)
     word_count: int = Field(ge=0)
@@ -226,7 +230,7 @@ class Entry(EntrySummary):
     preview: bool | SkipJsonSchema[None] = omittable(
         description="Only in a preview (a preview key or link): true, the draft."
     )
-    state: Literal["draft", "scheduled", "published"] | SkipJsonSchema[None] = omittable(
+    state: Literal["draft", "scheduled", "published", "expired"] | SkipJsonSchema[None] = omittable(
         description="Only in a preview: whether the entry is published, and when."
     )
 
@@ -445,8 +449,9 @@ class MediaWarning(Out):
 
 
 class Publication(Out):
-    state: Literal["draft", "published", "scheduled"]
+    state: Literal["draft", "published", "scheduled", "expired"]
     published_at: str | None
+    expires_at: str | None = None
     render_status: str | None = None
     render_error: str | None = None
     revision: str | None = None
@@ -483,11 +488,14 @@ class DraftSummary(Out):
     etag: str | None
     render_status: Literal["pending", "rendered", "failed"]
     render_error: str | None
-    state: Literal["draft", "scheduled", "published"] = Field(
+    state: Literal["draft", "scheduled", "published", "expired"] = Field(
         description="Where the entry stands in publishing: a draft only, or its published "
-        "snapshot due later (scheduled) or due (published)."
+        "snapshot due later (scheduled), due (published) or past its end (expired)."
     )
     published_at: str | None = Field(description="When it is (or was) published; null: never.")
+    expires_at: str | None = Field(
+        description="When readers stop seeing the published snapshot; null: never."
+    )
 
 
 class DraftPage(Out):
@@ -587,8 +595,9 @@ class PublishOptions(In):
 class PublishResult(Out):
     collection: str
     slug: str
-    state: Literal["published", "scheduled"]
+    state: Literal["published", "scheduled", "expired"]
     published_at: str
+    expires_at: str | None = Field(description="When readers stop seeing it; null: never.")
     draft_etag: str
     revision: str
 
@@ -653,7 +662,7 @@ class BatchItemResult(Out):
     file: str | None
     status: Literal["created", "updated", "unchanged", "failed"]
     etag: str | None = None
-    publication: Literal["draft", "published", "scheduled"] | None = None
+    publication: Literal["draft", "published", "scheduled", "expired"] | None = None
     error: Problem | None = Field(default=None, description="Why the item failed.")
 
 

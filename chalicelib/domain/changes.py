@@ -1,4 +1,4 @@
-"""The change log behind ``GET /v1/sync``: at most two rows per entry, its last words.
+"""The change log behind ``GET /v1/sync``: at most three rows per entry, its last words.
 
 A row's *position* is ``{instant}#{collection}#{slug}`` with the instant to the microsecond,
 so positions sort as text in time order and never tie. Readers never read past "now". The
@@ -14,7 +14,10 @@ The rules (docs/architecture.md, "The change feed"), for a write at ``now``:
   serving it until then, so a sync client must drop it too;
 - a removal (delete, unpublish): a delete at ``now`` only if readers may have the entry;
   otherwise the delete already in the log, or no row at all. A slug that was never served
-  publicly (a scheduled entry withdrawn before its time) never appears in the feed.
+  publicly (a scheduled entry withdrawn before its time) never appears in the feed;
+- a published entry with an end (``expires_at``, Hugo's ``expiryDate``): the rows above and a
+  delete at that instant (readers stop seeing it then, which no write marks either); one
+  whose end is already past, or not after its ``published_at``, is a removal.
 """
 
 from __future__ import annotations
@@ -102,8 +105,9 @@ def rows_after(
     last_seen = max(seen, key=lambda c: c.position) if seen else None
     readers_have_it = last_seen is not None and last_seen.kind == "upsert"
     collection, slug = record.collection, record.slug
+    names = (collection, slug)
     if readers_have_it:
-        earlier = [Change(position(at, collection, slug), "delete", collection, slug)]
+        earlier = [Change(position(at, collection, slug), "delete", *names)]
     else:
         earlier = [last_seen] if last_seen is not None else []
     if record.deleted:
@@ -112,6 +116,12 @@ def rows_after(
         return None
     assert record.published_at is not None
     due = parse_instant(record.published_at)
+    ending: list[Change] = []
+    if record.expires_at is not None:
+        expires = parse_instant(record.expires_at)
+        if expires <= max(due, now):  # readers never see it again
+            return earlier
+        ending = [Change(position(instant_us(expires), collection, slug), "delete", *names)]
     if due <= now:
-        return [_upsert(record, at)]
-    return [*earlier, _upsert(record, instant_us(due))]
+        return [_upsert(record, at), *ending]
+    return [*earlier, _upsert(record, instant_us(due)), *ending]

@@ -37,6 +37,7 @@ from .paths import (
 )
 
 Stage = Literal["draft", "published"]
+PublicationState = Literal["scheduled", "published", "expired"]
 RenderStatus = Literal["pending", "rendered", "failed"]
 STAGES: tuple[Stage, ...] = ("draft", "published")
 STAGE_PREFIX: dict[Stage, str] = {"draft": "content", "published": "published"}
@@ -145,6 +146,7 @@ class BuiltInFields(BaseModel):
     )
     published_at: Instant | None = None
     updated_at: Instant | None = None
+    expires_at: Instant | None = None
 
 
 class StrictBuiltInFields(BuiltInFields):
@@ -301,6 +303,7 @@ def entry_of_key(key: str) -> tuple[Stage, str, str, str] | None:
 
 _DATE_KEYS = ("published_at", "publishDate", "publishdate", "pubDate", "date")
 _UPDATED_KEYS = ("updated_at", "lastmod", "lastMod", "modified", "last_modified_at")
+_EXPIRY_KEYS = ("expirydate", "unpublishdate")  # Hugo's, whose keys are case-insensitive
 
 
 _LATEST_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -379,13 +382,15 @@ def author_of(front_matter: dict[str, Any]) -> str | None:
 class Derived:
     """What the index keeps of an entry's front matter, the site generator's way: the title
     falls back to the file name; dates come from the CMS's fields, then Hugo's and
-    Jekyll's (``publishDate``, ``date``, a ``YYYY-MM-DD-`` file name; ``lastmod``)."""
+    Jekyll's (``publishDate``, ``date``, a ``YYYY-MM-DD-`` file name; ``lastmod``); the
+    end of publication from ``expires_at``, then Hugo's ``expiryDate`` (or ``unpublishDate``)."""
 
     title: str
     tags: list[str]
     summary: str | None
     published_at: str | None
     updated_at: str | None
+    expires_at: str | None = None
 
 
 def derive(normalized: dict[str, Any], source: dict[str, Any], path: str, file: str) -> Derived:
@@ -399,7 +404,22 @@ def derive(normalized: dict[str, Any], source: dict[str, Any], path: str, file: 
     if published is None:
         published = lenient_instant(jekyll_date(file))
     updated = normalized.get("updated_at") or _first_instant(source, _UPDATED_KEYS)
-    return Derived(title, list(normalized.get("tags", [])), summary, published, updated)
+    expires = normalized.get("expires_at") or _first_instant(
+        {k.lower(): v for k, v in source.items() if isinstance(k, str)}, _EXPIRY_KEYS
+    )
+    return Derived(title, list(normalized.get("tags", [])), summary, published, updated, expires)
+
+
+def publication_state(
+    published_at: str | None, expires_at: str | None, now: str
+) -> PublicationState:
+    """Where a published snapshot stands at ``now`` (all three fixed-width UTC text):
+    readers see it from ``published_at`` until ``expires_at``, if it has one."""
+    if published_at is None or published_at > now:
+        return "scheduled"
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    return "published"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -431,6 +451,7 @@ class EntryRecord:
     deleted: bool = False
     sequencer: str | None = None
     file: str | None = None  # the source file in the collection; None: '{slug}.md'
+    expires_at: str | None = None  # readers stop seeing the published stage at this instant
 
     @property
     def source_file(self) -> str:

@@ -210,6 +210,9 @@ def html_shape(html: str, *, stop_above: int | None = None) -> HtmlShape:
             went = end(*_end_tag_rule(name))
             popped = True if went is None else went or popped  # None: it may pop anything
             continue
+        if name == "button":  # a button in a button ends before re-creation (taken only
+            went = end(("button",), None)  # when it is the current node: it may be stale)
+            popped = popped or bool(went)
         if popped and name not in _NO_RECREATION:
             recreate()
             if reopened > limit:
@@ -218,6 +221,8 @@ def html_shape(html: str, *, stop_above: int | None = None) -> HtmlShape:
             popped = True
         if name in _CLOSES_P:
             end(("p",), _P_SCOPE)
+        if name in _HEADINGS and stack and stack[-1][0] in _HEADINGS:
+            stack.pop()  # a heading in a heading: the parser pops the open one first
         if name in _ENDS_ITS_KIND:
             end(*_ENDS_ITS_KIND[name])
         elif name == "option":

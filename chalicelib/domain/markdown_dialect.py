@@ -25,6 +25,7 @@ Imported only by the renderer, lazily: it imports Markdown and pymdownx at modul
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import xml.etree.ElementTree as etree
@@ -35,13 +36,22 @@ from markdown import util
 from markdown.blockprocessors import BlockProcessor, BlockQuoteProcessor
 from markdown.extensions import Extension
 from markdown.extensions.attr_list import AttrListTreeprocessor
-from markdown.inlinepatterns import BACKTICK_RE, BacktickInlineProcessor
+from markdown.inlinepatterns import (
+    BACKTICK_RE,
+    IMAGE_LINK_RE,
+    LINK_RE,
+    BacktickInlineProcessor,
+    ImageInlineProcessor,
+    LinkInlineProcessor,
+)
+from markdown.postprocessors import RawHtmlPostprocessor
 from markdown.preprocessors import Preprocessor
 from pymdownx.superfences import SuperFencesCodeBlockProcessor, highlight_validator
 
 from . import shortcode_html, shortcodes
 from .alerts import AlertExtension
 from .markdown_layout import normalize
+from .rendering import STASH_LEFTOVER
 from .task_lists import TaskListExtension
 
 _PLACEHOLDER = re.compile(util.HTML_PLACEHOLDER % r"([0-9]+)")
@@ -49,6 +59,10 @@ _PLACEHOLDER_LINE = re.compile(
     r"^[ ]*" + util.HTML_PLACEHOLDER % r"([0-9]+)" + r"[ ]*$", re.MULTILINE
 )
 _TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+# A start tag, its quoted attribute values holding any '>'.
+_START_TAG = re.compile(r"""<[A-Za-z][^"'<>]*(?:(?:"[^"]*"|'[^']*')[^"'<>]*)*>""")
+_ANY_TAG = re.compile(r"""<[^"'<>]*(?:(?:"[^"]*"|'[^']*')[^"'<>]*)*>""")
+_STX_IN_TAG = re.compile(f"<[A-Za-z][^<>{util.STX}]*{util.STX}")  # one pass: no '<' is read twice
 
 
 class _Dialect:
@@ -186,7 +200,36 @@ class _ShortcodePreprocessor(Preprocessor):
         if not tags:
             return lines
         pairs = shortcodes.pair(tags, shortcode_html.STANDALONE)
+        if util.STX in text:
+            written = self._fences_as_written(text, tags, pairs)
+            if written != text:
+                text, tags = written, shortcodes.scan(written)
+                pairs = shortcodes.pair(tags, shortcode_html.STANDALONE)
         return shortcodes.substitute(text, tags, pairs, self).split("\n")
+
+    def _fences_as_written(
+        self, text: str, tags: list[shortcodes.Shortcode], pairs: dict[int, int]
+    ) -> str:
+        """``text`` with the fences superfences took (it runs first) from inside a shortcode's
+        tag, or from the code of a ``highlight`` not on lines of its own, given back as the
+        text they were: there they are an argument or code, not a fence."""
+        spans = [(tag.start, tag.end) for tag in tags]
+        spans += [
+            (tags[opener].end, tags[closer].start)
+            for opener, closer in pairs.items()
+            if tags[opener].name in shortcode_html.CODE_INNER
+        ]
+        starts, ends = _merged(spans)
+        fences = self.md.preprocessors["fenced_code_block"].extension.stash
+
+        def written(match: re.Match[str]) -> str:
+            at = bisect.bisect_right(starts, match.start()) - 1
+            if at < 0 or match.end() > ends[at]:
+                return match.group(0)
+            source, _ = fences.get(match.group(0)[1:-1], (None, None))
+            return match.group(0) if source is None else str(source)
+
+        return _PLACEHOLDER.sub(written, text)
 
     def stash(self, html_text: str, literal: str) -> str:
         placeholder = self.md.htmlStash.store(html_text)
@@ -210,6 +253,19 @@ class _ShortcodePreprocessor(Preprocessor):
 
     def is_raw(self, tag: shortcodes.Shortcode) -> bool:
         return shortcode_html.raw_inner(tag)
+
+
+def _merged(spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """The starts and ends of the union of ``spans``, in order, for ``bisect``."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in sorted(spans):
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
 
 
 def _block_placeholder(md: markdown.Markdown, line: str) -> bool:
@@ -302,6 +358,50 @@ class _BacktickProcessor(BacktickInlineProcessor):
         return element, start, end
 
 
+class _ClosedLinks(LinkInlineProcessor):
+    """Links and images whose ``(...)`` is closed. Python-Markdown's fallback for a title that
+    never ends (``[a]("(x``) can end the link at index -1: its href was then the rest of the
+    text but two characters, cutting a placeholder in half and losing what followed."""
+
+    def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:
+        href, title, end, handled = super().getLink(data, index)
+        if handled and end <= index:
+            return "", None, index, False
+        return href, title, end, handled
+
+
+class _Link(_ClosedLinks):
+    pass
+
+
+class _Image(_ClosedLinks, ImageInlineProcessor):
+    pass
+
+
+class _RawHtml(RawHtmlPostprocessor):
+    """Raw HTML put back, except inside an attribute value (a shortcode in a link's title or
+    URL, in an image's alt, in a raw tag's attribute), where its text goes instead: markup
+    there would end the value and spill into the page."""
+
+    def run(self, text: str) -> str:
+        return super().run(self._in_attributes(text)) if self.md.htmlStash.html_counter else text
+
+    def stash_to_string(self, text: str) -> str:
+        return self._in_attributes(str(text))
+
+    def _in_attributes(self, text: str) -> str:
+        if util.STX not in text or _STX_IN_TAG.search(text) is None:
+            return text
+        return _START_TAG.sub(lambda tag: _PLACEHOLDER.sub(self._as_text, tag.group(0)), text)
+
+    def _as_text(self, match: re.Match[str]) -> str:
+        key = int(match.group(1))
+        if key >= self.md.htmlStash.html_counter:
+            return ""
+        raw = _PLACEHOLDER.sub(self._as_text, str(self.md.htmlStash.rawHtmlBlocks[key]))
+        return html.escape(html.unescape(_ANY_TAG.sub("", raw)), quote=True)
+
+
 class DialectExtension(Extension):
     """The glue described in the module docstring; after superfences in the extension list."""
 
@@ -327,6 +427,9 @@ class DialectExtension(Extension):
         md.parser.blockprocessors.register(code, "code", 80)
         md.parser.blockprocessors.register(_QuoteProcessor(md.parser), "quote", 20)
         md.inlinePatterns.register(_BacktickProcessor(dialect), "backtick", 190)
+        md.inlinePatterns.register(_Link(LINK_RE, md), "link", 160)
+        md.inlinePatterns.register(_Image(IMAGE_LINK_RE, md), "image_link", 150)
+        md.postprocessors.register(_RawHtml(md), "raw_html", 30)
         md.treeprocessors.register(_AttributeLists(md), "attr_list", 8)
 
     def reset(self) -> None:
@@ -372,10 +475,11 @@ def _fence_format(
 
 
 def _slugify(value: str, separator: str) -> str:
-    """ASCII-only slug (accents folded, other scripts dropped); never empty."""
+    """ASCII-only slug (accents folded, other scripts dropped), without what is left of a
+    placeholder; never empty."""
     from markdown.extensions.toc import slugify
 
-    return slugify(value, separator) or "section"
+    return slugify(STASH_LEFTOVER.sub("", value), separator) or "section"
 
 
 class DialectMarkdown(markdown.Markdown):

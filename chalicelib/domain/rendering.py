@@ -23,7 +23,7 @@ from typing import Any
 from .render_budget import check_html
 from .sized_lru import SizedLru
 
-RENDERER_VERSION = "4"  # bump when the output for the same source changes
+RENDERER_VERSION = "5"  # bump when the output for the same source changes
 
 WORDS_PER_MINUTE = 230
 EXCERPT_LENGTH = 200
@@ -207,7 +207,9 @@ def _toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "level": int(token["level"]),
             "id": str(token["id"]),
-            "title": html_lib.unescape(str(token["name"])),
+            "title": STASH_LEFTOVER.sub(
+                "", html_lib.unescape(STASH_LEFTOVER.sub("", str(token["name"])))
+            ),
             "children": _toc(token.get("children", [])),
         }
         for token in tokens
@@ -347,7 +349,10 @@ class Rendered:
 # entities, which nh3 decodes): what is left is removed rather than shown. Python-Markdown
 # strips STX/ETX from the source, but character references ('&#2;') make them in the
 # sanitizer: HTML they were cut out of is sanitized again.
-_STASH_LEFTOVER = re.compile("\x02?(?:wzxhzdk|klzzwxh):[0-9]+\x03?|[\x02\x03]")
+STASH_LEFTOVER = re.compile(
+    "\x02?(?:wzxhzdk|klzzwxh):[0-9]+\x03?|\x02(?:wzxhzdk|klzzwxh):|[\x02\x03]"
+    "|\x02?(?:qq3936677670287331zz|zz1337820767766393qq)\x03?"  # the footnotes extension's
+)
 _PARAM = re.compile(r"\{\{[<%]\s*param\b")
 
 
@@ -421,11 +426,11 @@ def render_markdown(
     # A shortcode that renders to nothing, or a block shortcode written inside a paragraph,
     # can leave an empty paragraph behind.
     if "\x02" in raw or "\x03" in raw:  # a placeholder Python-Markdown failed to put back
-        raw = _STASH_LEFTOVER.sub("", raw)
+        raw = STASH_LEFTOVER.sub("", raw)
     clean = sanitize_html(raw)
     if "\x02" in clean or "\x03" in clean:  # '&#2;' or '&#x3;', which the sanitizer decoded:
         # cut out, they could join 'java' and 'script:' into a URL it has already let pass
-        clean = _STASH_LEFTOVER.sub("", clean)
+        clean = STASH_LEFTOVER.sub("", clean)
         check_html(clean)  # what it escaped ('>' as '&gt;') can be more than it was given
         clean = sanitize_html(clean)
     clean = clean.replace("<p></p>", "").strip()

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain import cursors
-from ..domain.entries import EntryRecord, author_of, entry_href, sort_title, text_field
+from ..domain.entries import (
+    EntryRecord,
+    author_of,
+    entry_href,
+    publication_state,
+    sort_title,
+    text_field,
+)
 from ..domain.errors import BadRequest, NotFound
 from ..domain.limits import Limits, parse_page_size
 from ..domain.media import resource_id
@@ -58,6 +65,7 @@ def summary(record: EntryRecord) -> dict[str, Any]:
         "tags": record.tags,
         "published_at": record.published_at,
         "updated_at": record.updated_at,
+        "expires_at": record.expires_at,
         "excerpt": record.excerpt,
         "reading_time_minutes": record.reading_time_minutes,
         "word_count": record.word_count,
@@ -143,8 +151,7 @@ def find_published(backend: Backend, collection: str, slug: str) -> PublishedEnt
         or record.deleted
         or record.html_key is None
         or record.rendered_sha256 is None
-        or record.published_at is None
-        or record.published_at > now
+        or publication_state(record.published_at, record.expires_at, now) != "published"
     ):
         raise NotFound(f"There is no published entry {slug!r} in {collection!r}.")
     return PublishedEntry(record, entity_tag(record))

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..domain.entries import EntryRecord, Stage
+from ..domain.entries import EntryRecord, Stage, publication_state
 from ..domain.timeutil import to_iso
 from ..ports import Backend, ManageQuery
 from .collections import require_collection
 
-State = Literal["draft", "scheduled", "published"]
-STATES: tuple[State, ...] = ("draft", "scheduled", "published")
+State = Literal["draft", "scheduled", "published", "expired"]
+STATES: tuple[State, ...] = ("draft", "scheduled", "published", "expired")
 MAX_SEARCH = 200  # characters of a title search
 # A filtered page reads the index in batches and stops after this many entries, full or not:
 # a search through a large collection answers in bounded time and says where to go on.
@@ -45,11 +45,12 @@ class DraftFilter:
         return needle in (item["title"] or "").casefold() or needle in item["slug"]
 
 
-def _state(record: EntryRecord | None, now: str) -> tuple[State, str | None]:
+def _state(record: EntryRecord | None, now: str) -> tuple[State, str | None, str | None]:
+    """The publication state, ``published_at`` and ``expires_at`` of a published snapshot."""
     if record is None or record.deleted:
-        return "draft", None
-    due = record.published_at is not None and record.published_at <= now
-    return ("published" if due else "scheduled"), record.published_at
+        return "draft", None, None
+    state = publication_state(record.published_at, record.expires_at, now)
+    return state, record.published_at, record.expires_at
 
 
 def _snapshots(
@@ -81,7 +82,9 @@ def _snapshots(
     return found
 
 
-def _summary(record: EntryRecord, state: State, published_at: str | None) -> dict[str, Any]:
+def _summary(
+    record: EntryRecord, state: State, published_at: str | None, expires_at: str | None
+) -> dict[str, Any]:
     return {
         "slug": record.slug,
         "kind": record.kind,
@@ -94,6 +97,7 @@ def _summary(record: EntryRecord, state: State, published_at: str | None) -> dic
         "render_error": record.render_error,
         "state": state,
         "published_at": published_at,
+        "expires_at": expires_at,
     }
 
 

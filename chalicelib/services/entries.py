@@ -18,6 +18,7 @@ from ..domain.entries import (
     Stage,
     derive,
     object_key,
+    publication_state,
     reference_fields,
     validate_front_matter,
 )
@@ -177,6 +178,7 @@ def _record_for(
         version_id=info.version_id,
         render_status="pending",
         file=file,
+        expires_at=fields.expires_at,
     )
 
 
@@ -577,10 +579,10 @@ def _publication(backend: Backend, collection: str, slug: str) -> dict[str, Any]
     if record is None or record.deleted:
         return {"state": "draft", "published_at": None}
     now = to_iso(backend.clock.now())
-    due = record.published_at is not None and record.published_at <= now
     return {
-        "state": "published" if due else "scheduled",
+        "state": publication_state(record.published_at, record.expires_at, now),
         "published_at": record.published_at,
+        "expires_at": record.expires_at,
         "render_status": record.render_status,
         "render_error": record.render_error,
         "revision": record.version_id,

@@ -10,6 +10,7 @@ from ..domain.entries import (
     EntryRecord,
     derive,
     object_key,
+    publication_state,
     validate_front_matter,
 )
 from ..domain.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -114,15 +115,16 @@ def publish(
             source_etag=info.etag,
             version_id=info.version_id,
             file=file,
+            expires_at=fields.expires_at,
         ),
         expected_etag=before.etag if before else None,
     )
-    scheduled = published_at > to_iso(backend.clock.now())
     return {
         "collection": collection_name,
         "slug": path,
-        "state": "scheduled" if scheduled else "published",
+        "state": publication_state(published_at, fields.expires_at, to_iso(backend.clock.now())),
         "published_at": published_at,
+        "expires_at": fields.expires_at,
         "draft_etag": draft.info.etag,
         "revision": info.version_id,
     }

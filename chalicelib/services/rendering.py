@@ -240,6 +240,7 @@ def on_entry_object(backend: Backend, limits: Limits, event: ObjectEvent) -> Non
         reading_time_minutes=rendered.reading_time_minutes,
         sequencer=event.sequencer,
         file=file,
+        expires_at=fields.expires_at,
     )
     applied = _applied(
         backend,

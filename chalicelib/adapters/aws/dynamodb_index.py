@@ -40,7 +40,7 @@ MAX_TRANSACTION_ITEMS = 100
 KEEP = "DELIVERY#"  # webhook deliveries (adapters/aws/webhook_log.py) outlive a rebuild
 EPOCH_TTL_SECONDS = 30.0
 CHANGES = "CHANGES"  # GSI1 partition of the change log (an entry's rows: domain.changes)
-CHANGE_SLOTS = ("CHANGE", "CHANGE#1")  # sort keys of an entry's rows, in position order
+CHANGE_SLOTS = ("CHANGE", "CHANGE#1", "CHANGE#2")  # sort keys of an entry's rows, in position order
 SEP = "\x1f"  # below every printable character: 'abc' sorts before 'abc d'
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -66,6 +66,7 @@ def _title_key(title: str, slug: str) -> str:
     return f"{sort_title(title)}{SEP}{slug}"
 
 
+_NOT_EXPIRED = "(attribute_not_exists(expires_at) OR expires_at > :now)"
 _visible = is_visible  # in the published lists (and due: the queries' key conditions say so)
 
 
@@ -94,6 +95,7 @@ def _entry_item(record: EntryRecord) -> dict[str, Any]:
         "deleted": record.deleted,
         "seq": padded(record.sequencer) if record.sequencer else None,
         "entry_file": record.source_file,
+        "expires_at": record.expires_at,
     }
     if not record.deleted:
         item["GSI3PK"] = f"ENTRIES#{record.collection}#{record.stage}"
@@ -155,6 +157,7 @@ def _record(item: dict[str, Any]) -> EntryRecord:
         deleted=bool(item.get("deleted", False)),
         sequencer=item.get("seq"),
         file=item.get("entry_file"),
+        expires_at=item.get("expires_at"),
     )
 
 
@@ -222,17 +225,21 @@ class DynamoIndex:
         return _record(_load(item)) if item else None
 
     def query(self, request: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-        """Items of one Query; more Queries only if a filter left the page short."""
+        """Items of one Query; more Queries only if a filter left the page short, each
+        reading twice as many as the one before (a run of expired entries costs a few
+        Queries, not one per page)."""
         items: list[dict[str, Any]] = []
         request = {"TableName": self.table, **request}
+        read = limit
         with storage("DynamoDB Query"):
             while True:
-                response = self._ddb.query(**request, Limit=limit - len(items))
+                response = self._ddb.query(**request, Limit=read)
                 items.extend(_load(i) for i in response.get("Items", []))
                 last = response.get("LastEvaluatedKey")
                 if len(items) >= limit or not last:
-                    return items
+                    return items[:limit]
                 request["ExclusiveStartKey"] = last
+                read = min(read * 2, 1000)
 
     def list_published(self, query: PageQuery) -> list[EntryRecord]:
         if query.tag:
@@ -254,7 +261,6 @@ class DynamoIndex:
                 "FilterExpression": "published_at <= :now",
                 "ScanIndexForward": True,
             }
-            values[":now"] = query.now
         elif query.sort == "published_at":
             request = {"IndexName": "GSI1", "ScanIndexForward": True}
             values[":upper"] = now_upper
@@ -278,13 +284,12 @@ class DynamoIndex:
                 "ScanIndexForward": False,
             }
             values[":upper"] = upper
+        filters = [request.pop("FilterExpression", None), _NOT_EXPIRED]
+        values[":now"] = query.now
         if query.tag and query.section:  # the tag's list, narrowed to the section
-            section_filter = "begins_with(slug, :section)"
-            existing = request.get("FilterExpression")
-            request["FilterExpression"] = (
-                f"{existing} AND {section_filter}" if existing else section_filter
-            )
+            filters.append("begins_with(slug, :section)")
             values[":section"] = section_bounds(query.section)[0]
+        request["FilterExpression"] = " AND ".join(f for f in filters if f)
         request["ExpressionAttributeValues"] = _dump(values)
         return [_record(i) for i in self.query(request, query.limit)]
 

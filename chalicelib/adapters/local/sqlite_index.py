@@ -32,7 +32,7 @@ from .sqlite import Database
 
 # Bump when a table of the index changes: an index database of another version is dropped at
 # start-up and rebuilt from the objects (the index is derived; see open_index_database).
-INDEX_SCHEMA_VERSION = 3
+INDEX_SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS entries (
     sequencer TEXT,
     visible INTEGER NOT NULL,
     file TEXT NOT NULL,
+    expires_at TEXT,
     PRIMARY KEY (collection, stage, slug)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_date
@@ -154,6 +155,7 @@ _COLUMNS = (
     "sequencer",
     "visible",
     "file",
+    "expires_at",
 )
 _INSERT = (
     f"INSERT OR REPLACE INTO entries ({', '.join(_COLUMNS)})"
@@ -194,6 +196,7 @@ def _row_values(r: EntryRecord) -> tuple[Any, ...]:
         padded(r.sequencer) if r.sequencer else None,
         visible,
         r.source_file,
+        r.expires_at,
     )
 
 
@@ -220,6 +223,7 @@ def _record(row: Row) -> EntryRecord:
         deleted=bool(row["deleted"]),
         sequencer=row["sequencer"],
         file=row["file"],
+        expires_at=row["expires_at"],
     )
 
 
@@ -248,7 +252,9 @@ class SqliteIndex:
             params.append(query.tag)
         # '+' keeps SQLite from picking the date index when the order is by title
         where.append("+t.published_at <= ?" if query.sort == "title" else "t.published_at <= ?")
-        params.append(query.now)
+        entry = "e" if query.tag else "t"
+        where.append(f"({entry}.expires_at IS NULL OR {entry}.expires_at > ?)")
+        params.extend((query.now, query.now))
         if query.section:
             where.append("t.slug > ? AND t.slug < ?")
             params.extend(section_bounds(query.section))
