@@ -151,11 +151,13 @@ class EntrySummary:
     front_matter: Json
     raw: Json = field(repr=False, compare=False)
     kind: str = "page"
+    expires_at: str | None = None  # when readers stop seeing it
 
     @classmethod
     def from_dict(cls, data: Json) -> EntrySummary:
         return cls(
             kind=str(data.get("kind", "page")),
+            expires_at=_str_or_none(data.get("expires_at")),
             collection=str(data.get("collection", "")),
             slug=data["slug"],
             title=str(data.get("title", "")),
@@ -196,6 +198,7 @@ class Publication:
     state: str  # "published", "scheduled", "expired" or "draft"
     published_at: str | None
     raw: Json = field(repr=False, compare=False)
+    expires_at: str | None = None  # when readers stop seeing it
 
     @classmethod
     def from_dict(cls, data: Json) -> Publication:
@@ -205,6 +208,7 @@ class Publication:
             str(data.get("state", "")),
             _str_or_none(data.get("published_at")),
             data,
+            _str_or_none(data.get("expires_at")),
         )
 
 

@@ -185,6 +185,7 @@ def test_self_closing_syntax_on_an_element_that_is_not_void_hides_no_depth() -> 
     [
         "<h1>" * 2000 + "<div><div></h1>" * 2000,  # a heading closes the heading it is in
         "<i></span><button>" * 120 + "<table><tr><td>" * 120,  # a button closes a button
+        "<div>" + "<ruby><h1><p><rt>" * 2000 + "</div>",  # <rt> closes a <p> it cannot see
     ],
 )
 def test_elements_the_parser_closed_itself_do_not_hide_depth(html: str) -> None:
@@ -202,7 +203,7 @@ _PIECES = [
     "<table><tr><td>", "</td>", "</table>", '<a href="/{n}">', "</a>", '<em class="{n}">',
     "</em>", "<div/>", "<br>", "<h1>", "</h1>", "<pre>", "</pre>", "<code>", "</code>",
     "<strong>", "</strong>", "<blockquote>", "</blockquote>", '<font size="{n}">', "</font>",
-    "<h2>", "</h2>",
+    "<h2>", "</h2>", "<ruby>", "<rt>",
 ]  # fmt: skip
 _FORMATTING_TAG = re.compile(r"<(?:a|b|big|code|em|font|i|nobr|s|small|strike|strong|tt|u)\b")
 

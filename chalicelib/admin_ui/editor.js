@@ -261,7 +261,9 @@ export async function showEditor(main, collection, slug) {
       draft: "Not published: only editors see it.",
       scheduled: `Scheduled: published on ${when(at)}${end ? `, until ${when(end)}` : ""}.`,
       published: `Published on ${when(at)}${end ? `, until ${when(end)}` : ""}.`,
-      expired: `Expired on ${when(end)}: readers no longer see it (published on ${when(at)}).`,
+      expired:
+        `Expired on ${when(end)}: readers no longer see it. To bring it back, move or remove ` +
+        "its end (expires_at or expiryDate) in the front matter, then publish.",
     }[state];
     const publishAt = h("input", { type: "datetime-local", name: "publish_at" });
     const schedule = h("button", { type: "button" }, "Schedule");

@@ -404,7 +404,8 @@ def derive(normalized: dict[str, Any], source: dict[str, Any], path: str, file: 
     if published is None:
         published = lenient_instant(jekyll_date(file))
     updated = normalized.get("updated_at") or _first_instant(source, _UPDATED_KEYS)
-    expires = normalized.get("expires_at") or _first_instant(
+    # lenient: a collection may define a field of its own named 'expires_at'
+    expires = lenient_instant(normalized.get("expires_at")) or _first_instant(
         {k.lower(): v for k, v in source.items() if isinstance(k, str)}, _EXPIRY_KEYS
     )
     return Derived(title, list(normalized.get("tags", [])), summary, published, updated, expires)

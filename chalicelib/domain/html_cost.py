@@ -219,10 +219,11 @@ def html_shape(html: str, *, stop_above: int | None = None) -> HtmlShape:
                 break
         if name not in _POP_NOTHING:
             popped = True
-        if name in _CLOSES_P:
-            end(("p",), _P_SCOPE)
-        if name in _HEADINGS and stack and stack[-1][0] in _HEADINGS:
-            stack.pop()  # a heading in a heading: the parser pops the open one first
+        closed_p = end(("p",), _P_SCOPE) if name in _CLOSES_P else None
+        if name in _HEADINGS and closed_p is None and stack and stack[-1][0] in _HEADINGS:
+            stack.pop()  # a heading in a heading: the parser pops the open one first (not
+            # after closing a <p>: that <p> may be one the parser had closed, and the heading
+            # under it one the parser keeps)
         if name in _ENDS_ITS_KIND:
             end(*_ENDS_ITS_KIND[name])
         elif name == "option":

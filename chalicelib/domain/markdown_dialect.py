@@ -359,14 +359,18 @@ class _BacktickProcessor(BacktickInlineProcessor):
 
 
 class _ClosedLinks(LinkInlineProcessor):
-    """Links and images whose ``(...)`` is closed. Python-Markdown's fallback for a title that
-    never ends (``[a]("(x``) can end the link at index -1: its href was then the rest of the
-    text but two characters, cutting a placeholder in half and losing what followed."""
+    """Python-Markdown's fallback for a title that never ends (``[a]("(x``) takes the rest of
+    the text as the URL, but ends the link at index -1: the URL lost the text's last two
+    characters (half a placeholder: ``wzxhzdk:"`` in the page) and the last one stayed as
+    text. Here the URL is the whole rest, and the link ends with the text (so the next
+    ``[`` is not scanned to the end again: a thousand of them stay linear)."""
 
     def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:
         href, title, end, handled = super().getLink(data, index)
         if handled and end <= index:
-            return "", None, index, False
+            start = self.RE_LINK.match(data, pos=index)
+            rest = data[start.end() if start else index :]
+            return self.unescape(rest).strip(), None, len(data), True
         return href, title, end, handled
 
 

@@ -67,10 +67,15 @@ def _title_key(title: str, slug: str) -> str:
 
 
 _NOT_EXPIRED = "(attribute_not_exists(expires_at) OR expires_at > :now)"
-_visible = is_visible  # in the published lists (and due: the queries' key conditions say so)
 
 
-def _entry_item(record: EntryRecord) -> dict[str, Any]:
+def _listed(record: EntryRecord, now: str) -> bool:
+    """In the published lists (due or not: the queries' key conditions say so); an entry past
+    its end when written is left out (one that ends later is filtered out by the queries)."""
+    return is_visible(record) and (record.expires_at is None or record.expires_at > now)
+
+
+def _entry_item(record: EntryRecord, now: str) -> dict[str, Any]:
     item: dict[str, Any] = {
         "PK": _entry_pk(record.collection, record.slug),
         "SK": f"STAGE#{record.stage}",
@@ -100,7 +105,7 @@ def _entry_item(record: EntryRecord) -> dict[str, Any]:
     if not record.deleted:
         item["GSI3PK"] = f"ENTRIES#{record.collection}#{record.stage}"
         item["GSI3SK"] = record.slug
-    if _visible(record):
+    if _listed(record, now):
         item["GSI1PK"] = item["GSI2PK"] = f"PUB#{record.collection}"
         item["GSI1SK"] = _date_key(record.published_at, record.slug)
         item["GSI2SK"] = _title_key(record.title, record.slug)
@@ -121,9 +126,9 @@ def _section_item(entry: dict[str, Any], section: str) -> dict[str, Any]:
     return item
 
 
-def _copies(entry: dict[str, Any], record: EntryRecord) -> list[dict[str, Any]]:
-    """The copies of a visible entry that its tag and section lists read."""
-    if not _visible(record):
+def _copies(entry: dict[str, Any], record: EntryRecord, now: str) -> list[dict[str, Any]]:
+    """The copies of a listed entry that its tag and section lists read."""
+    if not _listed(record, now):
         return []
     return [_tag_item(entry, t) for t in record.tags] + [
         _section_item(entry, s) for s in sections_of(record.slug)
@@ -360,9 +365,10 @@ class DynamoIndex:
     ) -> bool:
         """Put the entry item and make its tag items match, in one transaction; with
         ``log_change``, also the entry's rows of the change log (domain.changes)."""
-        item = _entry_item(record)
+        now = to_iso(self._now())
+        item = _entry_item(record, now)
         old_tags = {i["SK"] for i in existing if i["SK"].startswith(_copy_prefixes(record.stage))}
-        new_items = _copies(item, record)
+        new_items = _copies(item, record, now)
         actions: list[dict[str, Any]] = [
             {
                 "Put": {
