@@ -16,6 +16,9 @@ lists (``task_lists``), and this module's glue:
   ``{{< x >}}`` too;
 - a paragraph line that is only a block placeholder (a fence, a block shortcode) is a block
   of its own, as CommonMark lets a fence interrupt a paragraph;
+- placeholders are never cut or spilled: a link whose title never ends takes the whole rest
+  as its URL, raw HTML inside an attribute value goes back as its text, and a fence inside a
+  shortcode's tag goes back as the text it was (docs/rendering.md);
 - cost: code is highlighted by ``code_highlight`` (formatter and lexers reused), the inline
   treeprocessor gets only the patterns whose trigger character occurs in the document, and
   the autolink patterns only search text holding ``://``, ``www.`` or ``@``.
@@ -374,11 +377,7 @@ class _ClosedLinks(LinkInlineProcessor):
         return href, title, end, handled
 
 
-class _Link(_ClosedLinks):
-    pass
-
-
-class _Image(_ClosedLinks, ImageInlineProcessor):
+class _ClosedImages(_ClosedLinks, ImageInlineProcessor):
     pass
 
 
@@ -431,8 +430,8 @@ class DialectExtension(Extension):
         md.parser.blockprocessors.register(code, "code", 80)
         md.parser.blockprocessors.register(_QuoteProcessor(md.parser), "quote", 20)
         md.inlinePatterns.register(_BacktickProcessor(dialect), "backtick", 190)
-        md.inlinePatterns.register(_Link(LINK_RE, md), "link", 160)
-        md.inlinePatterns.register(_Image(IMAGE_LINK_RE, md), "image_link", 150)
+        md.inlinePatterns.register(_ClosedLinks(LINK_RE, md), "link", 160)
+        md.inlinePatterns.register(_ClosedImages(IMAGE_LINK_RE, md), "image_link", 150)
         md.postprocessors.register(_RawHtml(md), "raw_html", 30)
         md.treeprocessors.register(_AttributeLists(md), "attr_list", 8)
 
