@@ -33,7 +33,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from ..domain.entries import object_key, publication_state
+from ..domain.entries import object_key, snapshot_state
 from ..domain.errors import CMSError, FieldError, NotFound, PreconditionFailed, ValidationFailed
 from ..domain.timeutil import to_iso
 from ..ports import Backend
@@ -92,9 +92,7 @@ def _same(current: entries.Document, entry: entries.EntryInput) -> bool:
 
 def _publication(backend: Backend, collection: str, path: str) -> str:
     record = backend.index.get_entry(collection, "published", path)
-    if record is None or record.deleted or record.published_at is None:
-        return "draft"
-    return publication_state(record.published_at, record.expires_at, to_iso(backend.clock.now()))
+    return snapshot_state(record, to_iso(backend.clock.now()))
 
 
 def _upsert(collection: str, item: Any) -> dict[str, Any]:

@@ -423,6 +423,15 @@ def publication_state(
     return "published"
 
 
+def snapshot_state(
+    published: EntryRecord | None, now: str
+) -> Literal["draft", "scheduled", "published", "expired"]:
+    """Where an entry stands by its published snapshot (``draft``: it has none to show)."""
+    if published is None or published.deleted or published.published_at is None:
+        return "draft"
+    return publication_state(published.published_at, published.expires_at, now)
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

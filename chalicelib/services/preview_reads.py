@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from ..domain import cursors
-from ..domain.entries import EntryRecord, publication_state, sort_title
+from ..domain.entries import EntryRecord, snapshot_state, sort_title
 from ..domain.errors import BadRequest, Conflict, NotFound
 from ..domain.limits import Limits
 from ..domain.media_html import UrlFor, referenced_ids, relative_images
@@ -45,11 +45,7 @@ def find_draft(backend: Backend, collection: str, slug: str) -> PublishedEntry:
 
 def state_of(backend: Backend, draft: EntryRecord) -> str:
     published = backend.index.get_entry(draft.collection, "published", draft.slug)
-    if published is None or published.deleted or published.published_at is None:
-        return "draft"
-    return publication_state(
-        published.published_at, published.expires_at, to_iso(backend.clock.now())
-    )
+    return snapshot_state(published, to_iso(backend.clock.now()))
 
 
 def entry_body(backend: Backend, entry: PublishedEntry, url_for: UrlFor) -> str:
